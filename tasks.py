@@ -1,0 +1,106 @@
+"""Invoke tasks: thin entry points; every body lives in the rvforge package."""
+
+from invoke import task
+
+from rvforge.taskrun import run
+
+
+@task(
+    help={
+        "profile": "Distro profile (configs/profiles); default: detected from /etc/os-release",
+        "sysroot": "Look up libraries, headers and .pc files under this directory",
+        "fix": "Apply the fixes the tool may make itself (synthesize openblas.pc in its own dir)",
+        "json": "Print the result as JSON",
+    }
+)
+def doctor(c, profile=None, sysroot=None, fix=False, json=False):
+    """Check the build host and print the exact command that fixes each problem."""
+    run("rvforge.doctor:main", profile=profile, sysroot=sysroot, fix=fix, as_json=json)
+
+
+@task(
+    name="build-wheels",
+    iterable=["only"],
+    help={
+        "only": "Build only this recipe (repeatable); its dependencies must already be in the wheelhouse",
+        "jobs": "Parallel compile jobs (default: from cores and RAM)",
+        "dry_run": "Print the plan and build environment, build nothing",
+        "wheelhouse": "Output directory for tested wheels (default: ./wheelhouse)",
+        "profile": "Distro profile (default: detected)",
+        "sysroot": "Look up libraries, headers and .pc files under this directory",
+        "force": "Rebuild even when the cached wheel matches its inputs",
+        "download_only": "Fetch every source and build requirement into the cache, build nothing",
+    },
+)
+def build_wheels(c, only=None, jobs=None, dry_run=False, wheelhouse=None, profile=None,
+                 sysroot=None, force=False, download_only=False):
+    """Build numpy, scipy, scikit-image, Pillow, torch and torchvision wheels into the wheelhouse."""
+    run("rvforge.build:main", only=only or [], jobs=int(jobs) if jobs else None, dry_run=dry_run,
+        wheelhouse=wheelhouse, profile=profile, sysroot=sysroot, force=force,
+        download_only=download_only)
+
+
+@task(
+    name="fetch-model",
+    help={
+        "from": "Local file (big-lama.zip / big-lama.pt) or URL to install from",
+        "kind": "big-lama (official zip) or big-lama-jit (IOPaint TorchScript)",
+        "dest": "Model directory (default: the per-user data dir)",
+    },
+)
+def fetch_model(c, from_=None, kind="big-lama", dest=None):
+    """Install and verify the LaMa weights into the per-user data dir."""
+    run("rvforge.models:main", source=from_, kind=kind, dest=dest)
+
+
+@task(
+    help={
+        "target": "Deploy target: local or a name from configs/targets",
+        "prefix": "Install prefix for the local target",
+        "rollback": "Switch back to the previous release",
+        "status": "Show the deployed releases and whether the service runs",
+        "logs": "Show the service log",
+        "wheelhouse": "Wheelhouse to install from (default: ./wheelhouse)",
+    }
+)
+def deploy(c, target="local", prefix=None, rollback=False, status=False, logs=False, wheelhouse=None):
+    """Install the eraser offline from the wheelhouse as a new release, health-check, switch."""
+    run("rvforge.deploy:main", target=target, prefix=prefix, rollback=rollback, status=status,
+        logs=logs, wheelhouse=wheelhouse)
+
+
+@task(
+    help={
+        "host": "Address to bind (default 127.0.0.1; anything else exposes the eraser)",
+        "port": "Port (default 7777)",
+        "model": "LaMa model path (default: MAGICERASER_MODEL, then the per-user data dir)",
+        "prefix": "Deployed prefix to run from (default: the checkout)",
+    }
+)
+def serve(c, host="127.0.0.1", port=7777, model=None, prefix=None):
+    """Run the eraser service and print its URL."""
+    run("rvforge.serve:main", host=host, port=int(port), model=model, prefix=prefix)
+
+
+@task(
+    help={
+        "sizes": "Comma-separated WxH list (default 1280x720,1920x1080)",
+        "quick": "One small size, one run: a smoke benchmark",
+        "output": "Markdown file to append results to (default docs/benchmarks.md)",
+    }
+)
+def bench(c, sizes=None, quick=False, output=None):
+    """Benchmark the eraser (oneDNN on/off, 2024 method vs this engine) into docs/benchmarks.md."""
+    run("rvforge.bench:main", sizes=sizes, quick=quick, output=output)
+
+
+@task(
+    name="riscv64-check",
+    help={
+        "rootfs": "riscv64 root filesystem (default: the cached one, created when missing)",
+        "skip_build": "Skip the Pillow source build step",
+    },
+)
+def riscv64_check(c, rootfs=None, skip_build=False):
+    """Run doctor, a Pillow build, deploy and an erase natively in an emulated riscv64 userland."""
+    run("rvforge.riscv64:main", rootfs=rootfs, skip_build=skip_build)

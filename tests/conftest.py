@@ -1,0 +1,55 @@
+"""Shared fixtures: repo paths, the LaMa reference data, invoking tasks as a user would."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _find_reference() -> Path | None:
+    env = os.environ.get("MAGICERASER_REFERENCE")
+    candidates = [Path(env)] if env else []
+    candidates += [REPO.parent / "shared" / "reference" / "lama"]
+    for path in candidates:
+        if (path / "golden.npz").is_file():
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def lama_reference() -> Path:
+    """../shared/reference/lama: tiny checkpoint, golden outputs, big-lama key manifest."""
+    path = _find_reference()
+    if path is None:
+        pytest.fail("LaMa reference data not found: set MAGICERASER_REFERENCE or place shared/ beside the repo")
+    return path
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def invoke(*args: str, cwd: Path = REPO, env: dict | None = None, timeout: float = 600,
+           check: bool = False) -> subprocess.CompletedProcess:
+    """Run ``invoke ARGS`` from the checkout the way a user does; output captured as text."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"invoke {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
