@@ -37,11 +37,21 @@ if [ ! -x .venv/bin/python ]; then
   if [ "$machine" = riscv64 ]; then "$PY" -m venv --system-site-packages .venv; else "$PY" -m venv .venv; fi
 fi
 pip=(.venv/bin/python -m pip install -q)
-if [ "$machine" = x86_64 ]; then
-  # The dev host pins the CPU torch build; the laptop never pins torch.
-  pip+=(-c constraints/dev.txt)
-fi
 extras=""
 [ "$DEV" = 1 ] && extras="[test]"
-"${pip[@]}" -e ".${extras}" -e ./app
+if [ "$machine" = x86_64 ]; then
+  # The dev host pins the CPU torch build (constraints/dev.txt).
+  "${pip[@]}" -c constraints/dev.txt -e ".${extras}" -e ./app
+else
+  # The laptop never pins torch: it comes from the distro (system site packages), the wheelhouse
+  # that `invoke build-wheels` fills, or a wheel the user has. Without one, the app is installed
+  # without it and `invoke doctor` / `invoke build-wheels` say what to do.
+  "${pip[@]}" -e ".${extras}"
+  if ! "${pip[@]}" --find-links wheelhouse -e ./app; then
+    "${pip[@]}" --no-deps -e ./app
+    "${pip[@]}" --find-links wheelhouse Flask waitress numpy Pillow || true
+    echo "note: no torch for $machine yet: run 'invoke build-wheels' (or install your distro's torch);" \
+         "until then the eraser uses its classical engine" >&2
+  fi
+fi
 echo "ready: .venv (activate with: . .venv/bin/activate)"
