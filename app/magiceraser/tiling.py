@@ -1,0 +1,76 @@
+"""Convolutions in row bands with exact halos, so memory stays bounded without oneDNN.
+
+torch builds without oneDNN (all riscv64 builds) run Conv2d through an im2col buffer of
+C_in*k*k floats per output pixel: the last 7x7 conv of LaMa alone needs 26 GB at 1920x1080.
+Cutting the output into bands of rows, each computed from exactly the input rows it depends on
+(halo included, reflect padding applied only at the real image edge), gives the same result as
+the untiled op while the buffer never exceeds ``budget`` bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+DEFAULT_BUDGET = 96 * 2**20
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """Largest im2col/col2im buffer one conv call may allocate; None = never tile."""
+
+    budget: int | None = DEFAULT_BUDGET
+
+    def rows_per_band(self, bytes_per_row: int, rows: int) -> int:
+        if self.budget is None or bytes_per_row * rows <= self.budget:
+            return rows
+        return max(1, self.budget // bytes_per_row)
+
+    def conv2d(self, x: torch.Tensor, conv: torch.nn.Conv2d, padding: int = 0, reflect: bool = True) -> torch.Tensor:
+        """``conv`` (built with padding 0) applied after padding x by ``padding`` (reflect or zeros)."""
+        weight, bias = conv.weight, conv.bias
+        stride, k = conv.stride[0], weight.shape[-1]
+        n, c_in, h, w = x.shape
+        h_out = (h + 2 * padding - k) // stride + 1
+        w_out = (w + 2 * padding - k) // stride + 1
+        mode = "reflect" if reflect else "constant"
+        band = self.rows_per_band(c_in * k * k * w_out * x.element_size() * n, h_out)
+        if band >= h_out or k == 1:
+            padded = F.pad(x, (padding,) * 4, mode=mode) if padding else x
+            return F.conv2d(padded, weight, bias, stride)
+        out = x.new_empty((n, weight.shape[0], h_out, w_out))
+        for o0 in range(0, h_out, band):
+            o1 = min(h_out, o0 + band)
+            start, stop = o0 * stride - padding, (o1 - 1) * stride + k - padding
+            top, bottom = max(0, -start), max(0, stop - h)
+            piece = F.pad(x[:, :, max(0, start):min(h, stop)], (padding, padding, top, bottom), mode=mode)
+            out[:, :, o0:o1] = F.conv2d(piece, weight, bias, stride)
+        return out
+
+    def conv_transpose2d(self, x: torch.Tensor, conv: torch.nn.ConvTranspose2d) -> torch.Tensor:
+        """``conv(x)`` computed band by band; each output band reads the input rows that reach it."""
+        weight, bias = conv.weight, conv.bias
+        stride, pad, out_pad, k = conv.stride[0], conv.padding[0], conv.output_padding[0], weight.shape[-1]
+        n, c_in, h, w = x.shape
+        h_out = (h - 1) * stride - 2 * pad + k + out_pad
+        w_out = (w - 1) * stride - 2 * pad + k + out_pad
+        # col2im buffer: C_out*k*k per input pixel, i.e. per output row about that / stride
+        per_row = weight.shape[1] * k * k * w * x.element_size() * n
+        band = self.rows_per_band(max(1, per_row // stride), h_out)
+        if band >= h_out:
+            return conv(x)
+        out = x.new_empty((n, weight.shape[1], h_out, w_out))
+        for o0 in range(0, h_out, band):
+            o1 = min(h_out, o0 + band)
+            i0 = max(0, -(-(o0 + pad - k + 1) // stride))
+            i1 = min(h, (o1 - 1 + pad) // stride + 1)
+            full = F.conv_transpose2d(x[:, :, i0:i1], weight, None, stride, (0, pad), (0, out_pad))
+            first = o0 + pad - i0 * stride
+            rows = full[:, :, first:first + (o1 - o0)]
+            out[:, :, o0:o0 + rows.shape[2]] = rows
+            out[:, :, o0 + rows.shape[2]:o1] = 0  # rows past the last input only see output padding
+        if bias is not None:
+            out += bias.view(1, -1, 1, 1)
+        return out
