@@ -1,0 +1,106 @@
+"""Torch-free checkpoint inspection for fetch-model: shapes, truncation, corrupt pickles, foreign classes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from magiceraser.lama.checkpoint_index import generator_shapes, read_shapes, verify_model_dir
+from magiceraser.lama.errors import CheckpointError, ConfigError
+from magiceraser.lama.loader import load_generator
+from magiceraser.lama.config import load_config
+from magiceraser.lama.spec import expected_shapes
+
+BLOCK_TORCH = "import sys; sys.modules['torch'] = None\n"
+
+
+class TrainerCallbackState:
+    """Stands for a Lightning callback object stored in the checkpoint (not allowed by weights_only)."""
+
+    def __init__(self) -> None:
+        self.best_model_score = 0.5
+
+
+def test_index_without_torch_matches_the_spec(lama_reference):
+    code = BLOCK_TORCH + (
+        "from magiceraser.lama.checkpoint_index import verify_model_dir\n"
+        f"shapes = verify_model_dir({str(lama_reference / 'tiny-lama')!r})\n"
+        "print(len(shapes), shapes['generator.model.1.ffc.convl2l.weight'])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["157", "(8,", "4,", "7,", "7)"]
+
+
+def test_torch_is_really_blocked_in_that_subprocess():
+    proc = subprocess.run([sys.executable, "-c", BLOCK_TORCH + "import torch"], capture_output=True, text=True)
+    assert proc.returncode != 0 and "ModuleNotFoundError" in proc.stderr
+
+
+def test_index_lists_every_tensor_with_its_shape(lama_reference):
+    ckpt = lama_reference / "tiny-lama" / "models" / "best.ckpt"
+    shapes = read_shapes(ckpt)
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    assert shapes == {key: tuple(value.shape) for key, value in state.items()}
+    assert list(generator_shapes(ckpt)) == list(expected_shapes(load_config(lama_reference / "tiny-lama" / "config.yaml")))
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.97])
+def test_truncated_checkpoint_is_named_and_explained(lama_reference, tmp_path, keep):
+    data = (lama_reference / "tiny-lama" / "models" / "best.ckpt").read_bytes()
+    broken = tmp_path / "best.ckpt"
+    broken.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(CheckpointError) as err:
+        read_shapes(broken)
+    assert str(broken) in str(err.value) and "fetch-model" in str(err.value)
+
+
+def test_corrupt_pickle_is_reported(lama_reference, tmp_path):
+    src = lama_reference / "tiny-lama" / "models" / "best.ckpt"
+    bad = tmp_path / "best.ckpt"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            payload = zin.read(info)
+            zout.writestr(info, payload[:40] + b"\xff\x00garbage" if info.filename.endswith("data.pkl") else payload)
+    with pytest.raises(CheckpointError, match="corrupt data.pkl"):
+        read_shapes(bad)
+    with pytest.raises(CheckpointError, match="big-lama/models/best.ckpt: cannot read"):
+        _load_from(tmp_path, bad, lama_reference)
+
+
+def _load_from(tmp_path: Path, ckpt: Path, lama_reference: Path):
+    model_dir = tmp_path / "big-lama"
+    (model_dir / "models").mkdir(parents=True)
+    shutil.copy(lama_reference / "tiny-lama" / "config.yaml", model_dir / "config.yaml")
+    shutil.copy(ckpt, model_dir / "models" / "best.ckpt")
+    return load_generator(model_dir)
+
+
+def test_lightning_style_fields_load_without_executing_code(lama_reference, tmp_path):
+    state = torch.load(lama_reference / "tiny-lama" / "models" / "best.ckpt", map_location="cpu", weights_only=True)
+    state["callbacks"] = {TrainerCallbackState: TrainerCallbackState()}
+    ckpt = tmp_path / "src.ckpt"
+    torch.save(state, ckpt)
+    with pytest.raises(Exception):
+        torch.load(ckpt, map_location="cpu", weights_only=True)
+    assert len(generator_shapes(ckpt)) == 157
+    model = _load_from(tmp_path, ckpt, lama_reference)
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_mismatched_config_names_the_problem(lama_reference, tmp_path):
+    model_dir = tmp_path / "big-lama"
+    shutil.copytree(lama_reference / "tiny-lama", model_dir)
+    (model_dir / "config.yaml").chmod(0o644)
+    text = (model_dir / "config.yaml").read_text().replace("ngf: 8", "ngf: 64")
+    (model_dir / "config.yaml").write_text(text)
+    with pytest.raises(CheckpointError, match="shape"):
+        verify_model_dir(model_dir)
+    (model_dir / "config.yaml").write_text(text.replace("kind: ffc_resnet", "kind: pix2pixhd_global"))
+    with pytest.raises(ConfigError, match="pix2pixhd_global"):
+        load_config(model_dir / "config.yaml")
