@@ -44,13 +44,14 @@ def build_wheels(c, only=None, jobs=None, dry_run=False, wheelhouse=None, profil
     name="fetch-model",
     help={
         "from": "Local file (big-lama.zip / big-lama.pt) or URL to install from",
-        "kind": "big-lama (official zip) or big-lama-jit (IOPaint TorchScript)",
+        "kind": "big-lama (official zip) or big-lama-jit (IOPaint TorchScript); default: from the file name",
         "dest": "Model directory (default: the per-user data dir)",
+        "checksum": "Expected checksum of the file: md5:HEX or sha256:HEX",
     },
 )
-def fetch_model(c, from_=None, kind="big-lama", dest=None):
+def fetch_model(c, from_=None, kind=None, dest=None, checksum=None):
     """Install and verify the LaMa weights into the per-user data dir."""
-    run("rvforge.models:main", source=from_, kind=kind, dest=dest)
+    run("rvforge.models:main", source=from_, kind=kind, dest=dest, checksum=checksum)
 
 
 @task(
