@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The riscv64 check as one command: the same as `invoke riscv64-check`.
+#
+# usage: check.sh [--rootfs DIR] [--skip-build]
+#
+# Creates the cached riscv64 userland when it is missing (about 15 minutes), then runs
+# doctor, a Pillow source build, a deploy and an erase inside it as riscv64 code.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+py="$repo/.venv/bin/python"
+[ -x "$py" ] || { echo "error: $py is missing; fix: bash ci/setup.sh --dev" >&2; exit 1; }
+
+args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rootfs) [ $# -ge 2 ] || { echo "error: --rootfs needs a directory" >&2; exit 2; }
+                  args+=(--rootfs "$2"); shift 2 ;;
+        --skip-build) args+=(--skip-build); shift ;;
+        -h|--help) sed -n '4p' "$0" | sed 's/^# //'; exit 0 ;;
+        *) echo "error: unknown argument '$1'" >&2; sed -n '4p' "$0" | sed 's/^# //' >&2; exit 2 ;;
+    esac
+done
+cd "$repo"
+exec nice -n 10 "$py" -m invoke riscv64-check "${args[@]}"

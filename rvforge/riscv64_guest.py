@@ -1,0 +1,196 @@
+"""The riscv64 check's steps that run inside the emulated userland, as riscv64 code.
+
+    python -m rvforge.riscv64_guest [--skip-build] --summary FILE
+
+Each step calls the real command a user runs (``invoke doctor``, ``invoke build-wheels``,
+``invoke deploy``, ``POST /predict``, ``magiceraser bench``). Deploy, erase and bench share
+this one process because the deployed service must be stopped before the guest session can
+end. Outcomes are written to ``--summary`` as JSON for the host side to report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+from dataclasses import asdict
+from pathlib import Path
+
+import yaml
+
+from . import REPO_ROOT, host, profiles
+from .checklist import Checklist
+from .errors import BuildFailed, CheckFailed, DeployError
+from .log import info
+
+WORK = Path("/var/lib/rvforge-check")
+WHEELHOUSE = WORK / "wheelhouse"
+PREFIX = Path("/opt/magiceraser-check")
+REFERENCE = Path("/shared/reference/lama")
+GOLDEN_COMPARE = REPO_ROOT / "ci" / "riscv64" / "golden_compare.py"
+EXPECTED_PROFILE = "debian-riscv64"
+#: Emulated riscv64 is 20-50x slower than native: torch alone takes ~20 s to import.
+HEALTH_TIMEOUT = 900
+REQUEST_TIMEOUT = 900
+
+STEP_PROFILE = f"profile detected as {EXPECTED_PROFILE}"
+STEP_DOCTOR = "invoke doctor"
+STEP_BUILD = "invoke build-wheels --only pillow (linux_riscv64 wheel)"
+STEP_DEPLOY = "invoke deploy --target local (torch: system)"
+STEP_ERASE = "POST /predict matches the golden result"
+STEP_BENCH = "magiceraser bench (small image)"
+
+
+def _invoke(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO_ROOT, check=True)
+
+
+def check_profile() -> None:
+    name = profiles.select(host.detect()).name
+    info(f"    detected profile: {name}")
+    if name != EXPECTED_PROFILE:
+        raise CheckFailed(f"profile detection chose {name}, expected {EXPECTED_PROFILE}")
+
+
+def _doctor_report() -> tuple[int, list[dict]]:
+    proc = subprocess.run([sys.executable, "-m", "invoke", "doctor", "--json"], cwd=REPO_ROOT,
+                          capture_output=True, text=True)
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise CheckFailed(f"invoke doctor --json printed no JSON:\n{proc.stdout}{proc.stderr}") from None
+    checks = data.get("checks", []) if isinstance(data, dict) else data
+    return proc.returncode, checks
+
+
+def _package_fixes(checks: list[dict]) -> list[str]:
+    """The distro install commands doctor names for failing checks, run as root (no sudo here)."""
+    commands = []
+    for check in checks:
+        command = check.get("fix_command") or ""
+        if check.get("status") == "fail" and "apt-get install" in command:
+            commands.append(command.replace("sudo ", ""))
+    return commands
+
+
+def check_doctor() -> None:
+    """Doctor must pass once the system packages it names are installed."""
+    code, checks = _doctor_report()
+    if code != 0:
+        for command in _package_fixes(checks):
+            info(f"    doctor asks for: {command}")
+            subprocess.run(command, shell=True, check=True)
+    _invoke("doctor")
+
+
+def check_build() -> None:
+    _invoke("build-wheels", "--only", "pillow", "--wheelhouse", str(WHEELHOUSE))
+    wheels = _pillow_wheels()
+    if not wheels:
+        raise BuildFailed(f"invoke build-wheels put no linux_riscv64 Pillow wheel into {WHEELHOUSE}")
+    info(f"    built {wheels[-1].name}")
+
+
+def _pillow_wheels() -> list[Path]:
+    return sorted(p for p in WHEELHOUSE.glob("*.whl")
+                  if p.name.lower().startswith("pillow-") and p.name.endswith("linux_riscv64.whl"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_target(port: int) -> Path:
+    """A local target: fresh prefix, Debian's torch, the tiny reference model, a spare port."""
+    target = {
+        "name": "local",
+        "description": "riscv64 check: local deploy inside the emulated userland",
+        "prefix": str(PREFIX),
+        "torch": "system",
+        "manager": "pidfile",
+        "health_timeout": HEALTH_TIMEOUT,
+        "service": {"host": "127.0.0.1", "port": port, "model": str(REFERENCE / "tiny-lama"),
+                    "data_dir": str(WORK / "data")},
+    }
+    path = WORK / "target-local.yaml"
+    path.write_text(yaml.safe_dump(target, sort_keys=False))
+    return path
+
+
+def check_deploy(port: int) -> None:
+    if not _pillow_wheels():
+        raise DeployError(f"no linux_riscv64 Pillow wheel in {WHEELHOUSE}",
+                          hint="run the check without --skip-build once")
+    shutil.rmtree(PREFIX, ignore_errors=True)
+    _invoke("deploy", "--target", str(write_target(port)), "--wheelhouse", str(WHEELHOUSE))
+
+
+def _data_url(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def check_erase(port: int) -> None:
+    body = json.dumps({"image": _data_url(REFERENCE / "image.png"),
+                       "mask": _data_url(REFERENCE / "mask.png")}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/predict", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
+        answer = json.loads(response.read())
+        info(f"    inference {response.headers.get('X-Inference-Seconds')} s "
+             f"({response.headers.get('X-Engine')})")
+    result = WORK / "predict-result.png"
+    result.write_bytes(base64.b64decode(answer["result_image"].partition(",")[2]))
+    subprocess.run([str(_release_python()), str(GOLDEN_COMPARE), str(result), str(REFERENCE)], check=True)
+
+
+def _release_python() -> Path:
+    return PREFIX / "current" / "venv" / "bin" / "python"
+
+
+def check_bench() -> None:
+    subprocess.run([str(_release_python()), "-m", "magiceraser", "bench", "--quick",
+                    "--model", str(REFERENCE / "tiny-lama")], check=True)
+
+
+def stop_service() -> None:
+    ctl = PREFIX / "bin" / "magiceraserctl"
+    if ctl.exists():
+        subprocess.run([str(ctl), "stop"], check=False)
+
+
+def run_checks(skip_build: bool) -> Checklist:
+    checks = Checklist()
+    checks.run(STEP_PROFILE, check_profile)
+    checks.run(STEP_DOCTOR, check_doctor)
+    if not skip_build:
+        checks.run(STEP_BUILD, check_build, needs=[STEP_DOCTOR])
+    port = _free_port()
+    try:
+        checks.run(STEP_DEPLOY, lambda: check_deploy(port))
+        checks.run(STEP_ERASE, lambda: check_erase(port), needs=[STEP_DEPLOY])
+        checks.run(STEP_BENCH, check_bench, needs=[STEP_DEPLOY])
+    finally:
+        stop_service()
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rvforge.riscv64_guest")
+    parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--summary", required=True, type=Path)
+    args = parser.parse_args(argv)
+    WORK.mkdir(parents=True, exist_ok=True)
+    checks = run_checks(args.skip_build)
+    args.summary.write_text(json.dumps([asdict(o) for o in checks.outcomes], indent=1))
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Host-side pieces of the riscv64 check: the checklist tally, the checkout copy, the golden compare."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rvforge import emulation
+from rvforge.checklist import Checklist
+from rvforge.errors import BuildFailed
+
+
+def test_checklist_keeps_going_and_skips_dependents(capsys):
+    checks = Checklist()
+    assert checks.run("first", lambda: None)
+    assert not checks.run("build", lambda: (_ for _ in ()).throw(BuildFailed("compiler crashed")))
+    assert not checks.run("deploy", lambda: pytest.fail("must not run"), needs=["build"])
+    assert checks.run("independent", lambda: None, needs=["first"])
+    out = capsys.readouterr().out
+    assert "<!! build failed" in out and "compiler crashed" in out
+    assert "deploy not run: needs 'build'" in out
+    assert checks.summary() == "2 passed, 2 failed"
+    assert [line.split()[0] for line in checks.table().splitlines()] == ["ok", "FAIL", "FAIL", "ok"]
+
+
+def test_checklist_counts_a_failed_command():
+    checks = Checklist()
+    checks.run("false", lambda: subprocess.run(["false"], check=True))
+    assert checks.summary() == "0 passed, 1 failed"
+
+
+def test_checkout_copy_excludes_host_state_and_keeps_guest_builds(tmp_path, repo_root):
+    src = emulation.copy_checkout(tmp_path)
+    assert src == tmp_path / "src"
+    assert (src / "rvforge" / "riscv64.py").is_file() and (src / "tasks.py").is_file()
+    assert not (src / ".venv").exists() and not (src / ".git").exists()
+    guest_made = src / "rvforge.egg-info" / "PKG-INFO"
+    guest_made.parent.mkdir()
+    guest_made.write_text("guest build metadata")
+    stale = src / "stale-file-gone-from-checkout"
+    stale.write_text("x")
+    emulation.copy_checkout(tmp_path)
+    assert guest_made.is_file() and not stale.exists()
+
+
+def test_guest_command_goes_through_run_script(tmp_path):
+    argv = emulation.guest_argv(tmp_path, ["python3", "-V"], cwd="/src")
+    assert argv[1].endswith("ci/riscv64/run.sh")
+    assert argv[2:] == ["--rootfs", str(tmp_path), "--cwd", "/src", "--", "python3", "-V"]
+
+
+@pytest.fixture
+def compare(repo_root):
+    def run(result, reference):
+        return subprocess.run([sys.executable, str(repo_root / "ci" / "riscv64" / "golden_compare.py"),
+                               str(result), str(reference)], capture_output=True, text=True)
+    return run
+
+
+def test_golden_compare_accepts_the_reference_result(compare, lama_reference):
+    proc = compare(lama_reference / "result.png", lama_reference)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_golden_compare_rejects_changes_outside_the_mask(compare, lama_reference, tmp_path):
+    pixels = np.asarray(Image.open(lama_reference / "result.png").convert("RGB")).copy()
+    hole = np.asarray(Image.open(lama_reference / "mask.png").convert("L")) > 0
+    y, x = np.argwhere(~hole)[0]
+    pixels[y, x] = 255 - pixels[y, x]
+    Image.fromarray(pixels).save(tmp_path / "tampered.png")
+    proc = compare(tmp_path / "tampered.png", lama_reference)
+    assert proc.returncode == 1
+    assert "pixels outside the mask changed" in proc.stderr
+
+
+def test_golden_compare_allows_one_level_but_not_two(compare, lama_reference, tmp_path):
+    pixels = np.asarray(Image.open(lama_reference / "result.png").convert("RGB")).astype(np.int16)
+    y, x = np.argwhere(np.asarray(Image.open(lama_reference / "mask.png").convert("L")) > 0)[0]
+    for delta, expected in ((1, 0), (2, 1)):
+        shifted = pixels.copy()
+        shifted[y, x, 0] += delta if shifted[y, x, 0] < 250 else -delta
+        Image.fromarray(shifted.astype(np.uint8)).save(tmp_path / "shifted.png")
+        assert compare(tmp_path / "shifted.png", lama_reference).returncode == expected
+
+
+def test_golden_compare_rejects_an_unerased_image(compare, lama_reference):
+    proc = compare(lama_reference / "image.png", lama_reference)
+    assert proc.returncode == 1 and "nothing was erased" in proc.stderr
+
+
+def test_copy_needs_rsync_message(monkeypatch, tmp_path):
+    monkeypatch.setattr(emulation.shutil, "which", lambda name: None)
+    with pytest.raises(emulation.EmulationError, match="rsync is missing"):
+        emulation.copy_checkout(tmp_path)
