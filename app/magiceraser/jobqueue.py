@@ -1,0 +1,68 @@
+"""One inference at a time, a few waiting in arrival order, everyone else told to come back.
+
+LaMa at photo size can take most of an 8 GB laptop's memory; two at once would push it into
+swap or the OOM killer. So requests take a numbered ticket and run strictly in ticket order
+(FIFO); when ``max_waiting`` requests are already waiting the next one is refused at once.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class QueueFull(Exception):
+    """Too many requests waiting; ``retry_after`` is a whole-second estimate for the client."""
+
+    def __init__(self, waiting: int, retry_after: int):
+        super().__init__(f"server busy: {waiting} request(s) already waiting for the eraser; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class InferenceQueue:
+    def __init__(self, max_waiting: int = 2):
+        if max_waiting < 0:
+            raise ValueError("max_waiting must be >= 0")
+        self.max_waiting = max_waiting
+        self._cond = threading.Condition()
+        self._next_ticket = 0
+        self._now_serving = 0
+        self._running = False
+        self._last_seconds = 1.0
+
+    @property
+    def waiting(self) -> int:
+        """Requests holding a ticket that have not started yet."""
+        with self._cond:
+            return self._next_ticket - self._now_serving - (1 if self._running else 0)
+
+    @property
+    def busy(self) -> bool:
+        with self._cond:
+            return self._running
+
+    @contextmanager
+    def turn(self) -> Iterator[float]:
+        """Wait for this request's turn; yields the seconds spent waiting. Raises QueueFull."""
+        arrived = time.perf_counter()
+        with self._cond:
+            waiting = self._next_ticket - self._now_serving - (1 if self._running else 0)
+            if self._next_ticket > self._now_serving and waiting >= self.max_waiting:
+                raise QueueFull(waiting, max(1, math.ceil(self._last_seconds * (waiting + 1))))
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while ticket != self._now_serving or self._running:
+                self._cond.wait()
+            self._running = True
+        started = time.perf_counter()
+        try:
+            yield started - arrived
+        finally:
+            with self._cond:
+                self._last_seconds = time.perf_counter() - started
+                self._running = False
+                self._now_serving += 1
+                self._cond.notify_all()
