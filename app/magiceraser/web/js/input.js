@@ -1,0 +1,89 @@
+// Pointer gestures on the view: one pointer paints (mouse, pen or finger), the middle button or
+// Space+drag pans, two fingers pinch-zoom and pan, the wheel zooms at the cursor.
+
+/**
+ * @param canvas  the view canvas
+ * @param h  {canDraw(), panKeyHeld(), begin(sx, sy), move(sx, sy), end(), cancel(),
+ *            pan(dx, dy), zoom(factor, sx, sy), hover(pos | null), panning(state)}
+ */
+export function attachPointer(canvas, h) {
+  const pointers = new Map();
+  let mode = "none";        // none | draw | pan | pinch | ignore
+  let drawId = null;
+  let pinch = null;
+
+  const local = (e) => {
+    const r = canvas.getBoundingClientRect();
+    return [e.clientX - r.left, e.clientY - r.top];
+  };
+
+  const pinchState = () => {
+    const [a, b] = [...pointers.values()];
+    return { dist: Math.hypot(a[0] - b[0], a[1] - b[1]), cx: (a[0] + b[0]) / 2, cy: (a[1] + b[1]) / 2 };
+  };
+
+  canvas.addEventListener("pointerdown", (e) => {
+    e.preventDefault();
+    canvas.setPointerCapture(e.pointerId);
+    pointers.set(e.pointerId, local(e));
+    if (pointers.size === 2 && e.pointerType === "touch") {
+      if (mode === "draw") h.cancel();
+      mode = "pinch";
+      pinch = pinchState();
+    } else if (pointers.size > 1) {
+      return;
+    } else if (e.button === 1 || h.panKeyHeld()) {
+      mode = "pan";
+      h.panning("dragging");
+    } else if (e.button === 0 && h.canDraw()) {
+      mode = "draw";
+      drawId = e.pointerId;
+      h.begin(...local(e));
+    } else {
+      mode = "ignore";
+    }
+  });
+
+  canvas.addEventListener("pointermove", (e) => {
+    const pos = local(e);
+    h.hover(e.pointerType === "touch" ? null : pos);
+    const prev = pointers.get(e.pointerId);
+    if (!prev) return;
+    pointers.set(e.pointerId, pos);
+    if (mode === "draw" && e.pointerId === drawId) {
+      const events = e.getCoalescedEvents?.() ?? [];
+      (events.length ? events : [e]).forEach((ev) => h.move(...local(ev)));
+    } else if (mode === "pan") {
+      h.pan(pos[0] - prev[0], pos[1] - prev[1]);
+    } else if (mode === "pinch" && pointers.size === 2) {
+      const next = pinchState();
+      h.pan(next.cx - pinch.cx, next.cy - pinch.cy);
+      if (pinch.dist > 0) h.zoom(next.dist / pinch.dist, next.cx, next.cy);
+      pinch = next;
+    }
+  });
+
+  const finish = (e) => {
+    if (!pointers.delete(e.pointerId)) return;
+    if (mode === "draw" && e.pointerId === drawId) {
+      if (e.type === "pointerup") h.end(); else h.cancel();
+      drawId = null;
+    }
+    if (mode === "pan") h.panning(h.panKeyHeld() ? "true" : "false");
+    // After a pinch the remaining finger does nothing until it lifts.
+    mode = pointers.size === 0 ? "none" : "ignore";
+  };
+  canvas.addEventListener("pointerup", finish);
+  canvas.addEventListener("pointercancel", finish);
+  canvas.addEventListener("pointerleave", (e) => { if (!pointers.has(e.pointerId)) h.hover(null); });
+  // Keep the middle button from starting the browser's autoscroll.
+  canvas.addEventListener("mousedown", (e) => { if (e.button === 1) e.preventDefault(); });
+
+  canvas.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const lines = e.deltaMode === 1 ? 33 : 1;
+    // Trackpad pinch arrives as ctrl+wheel with small deltas: make it as responsive as a wheel.
+    const rate = e.ctrlKey ? 0.01 : 0.0015;
+    h.zoom(Math.exp(-e.deltaY * lines * rate), ...local(e));
+  }, { passive: false });
+}
