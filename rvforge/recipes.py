@@ -106,9 +106,10 @@ class _Fields:
     """Typed access to one mapping with errors that name the file and the dotted field."""
 
     def __init__(self, path: Path, data: Any, prefix: str = "") -> None:
-        self.path, self.prefix = path, prefix
+        self.path, self.prefix = path, ""
         if not isinstance(data, dict):
             self.fail(prefix.rstrip(".") or "(top level)", "must be a mapping")
+        self.prefix = prefix
         self.data: dict[str, Any] = data
 
     def fail(self, name: str, problem: str) -> None:
