@@ -30,14 +30,15 @@ def doctor(c, profile=None, sysroot=None, fix=False, json=False):
         "sysroot": "Look up libraries, headers and .pc files under this directory",
         "force": "Rebuild even when the cached wheel matches its inputs",
         "download_only": "Fetch every source and build requirement into the cache, build nothing",
+        "recipes": "Recipe directory (default: ./recipes, or $RVFORGE_RECIPES)",
     },
 )
 def build_wheels(c, only=None, jobs=None, dry_run=False, wheelhouse=None, profile=None,
-                 sysroot=None, force=False, download_only=False):
+                 sysroot=None, force=False, download_only=False, recipes=None):
     """Build numpy, scipy, scikit-image, Pillow, torch and torchvision wheels into the wheelhouse."""
     run("rvforge.build:main", only=only or [], jobs=int(jobs) if jobs else None, dry_run=dry_run,
         wheelhouse=wheelhouse, profile=profile, sysroot=sysroot, force=force,
-        download_only=download_only)
+        download_only=download_only, recipes=recipes)
 
 
 @task(
