@@ -26,9 +26,10 @@ class Language:
 LANGUAGES = {
     "c": Language("C", "CC", ("cc", "gcc"), ".c",
                   "#include <stdio.h>\nint main(void) { puts(\"ok\"); return 0; }\n"),
+    # new/delete and a vtable need libstdc++ at link time; few headers keep the probe fast.
     "c++": Language("C++", "CXX", ("c++", "g++"), ".cpp",
-                    "#include <vector>\n#include <cstdio>\n"
-                    "int main() { std::vector<int> v{1}; std::puts(\"ok\"); return v[0] - 1; }\n"),
+                    "#include <cstdio>\nstruct Probe { virtual ~Probe() {} };\n"
+                    "int main() { Probe *p = new Probe; delete p; std::puts(\"ok\"); return 0; }\n"),
     "fortran": Language("Fortran", "FC", ("gfortran",), ".f90",
                         "program probe\n  print '(a)', 'ok'\nend program probe\n"),
 }
