@@ -1,0 +1,161 @@
+"""HTTP routes: the 2024 MagicEraser ``/predict`` contract, the ``/api/v1`` API, health.
+
+Every failure is JSON ``{"error": ...}`` with a status code that names its class (see
+server.py for the handlers); a 200 always carries an image.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from . import __version__
+from .dataurl import decode_payload, encode_data_url
+from .jobqueue import InferenceQueue
+from .pipeline import Erased, erase
+
+bp = Blueprint("api", __name__)
+
+_LOOPBACK_ORIGIN = re.compile(r"https?://(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?")
+_TIMING_HEADERS = ("X-Inference-Seconds", "X-Queue-Seconds", "X-Decode-Seconds", "X-Encode-Seconds", "Server-Timing",
+                   "X-Engine")
+_EXTENSIONS = {"JPEG": "jpg", "TIFF": "tif"}
+
+
+class ApiError(Exception):
+    """A client mistake in the request itself (not in the image): JSON error with ``status``."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Runtime:
+    """What the routes share: the loaded engine and the one-at-a-time queue."""
+
+    engine: object
+    queue: InferenceQueue
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["magiceraser"]
+
+
+def _json_body() -> dict:
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise ApiError("request body must be a JSON object like {\"image\": \"data:image/png;base64,...\", "
+                       "\"mask\": \"data:image/png;base64,...\"}")
+    return body
+
+
+def _options(fields: dict):
+    """InpaintOptions from request fields; None when the client sent none (engine defaults)."""
+    if not fields:
+        return None
+    from .engine import InpaintOptions
+
+    try:
+        return InpaintOptions.from_mapping(fields)
+    except ValueError as exc:
+        raise ApiError(f"bad options: {exc}") from None
+
+
+def _run(image: bytes, mask: bytes, options) -> Erased:
+    state = runtime()
+    return erase(state.engine, image, mask, options, max_pixels=current_app.config["MAX_PIXELS"],
+                 gate=state.queue.turn)
+
+
+def _timing_headers(erased: Erased) -> dict[str, str]:
+    t = erased.timings
+    return {
+        "X-Inference-Seconds": f"{t['inference']:.3f}",
+        "X-Queue-Seconds": f"{t['queue']:.3f}",
+        "X-Decode-Seconds": f"{t['decode']:.3f}",
+        "X-Encode-Seconds": f"{t['encode']:.3f}",
+        "Server-Timing": ", ".join(f"{name};dur={seconds * 1000:.1f}" for name, seconds in t.items()),
+        "X-Engine": runtime().engine.name,
+    }
+
+
+@bp.post("/predict")
+def predict():
+    """The 2024 MagicEraser client: data URLs in, ``{"result_image": dataURL}`` out."""
+    body = _json_body()
+    erased = _run(decode_payload(body.get("image"), "image"), decode_payload(body.get("mask"), "mask"), None)
+    response = jsonify(result_image=encode_data_url(erased.data, erased.mime))
+    response.headers.update(_timing_headers(erased))
+    return response
+
+
+def _uploaded(name: str) -> tuple[bytes, str | None]:
+    upload = request.files.get(name)
+    if upload is None:
+        raise ApiError(f"multipart field '{name}' (a file) is missing; send both 'image' and 'mask'")
+    return upload.read(), upload.filename
+
+
+@bp.post("/api/v1/inpaint")
+def inpaint():
+    """Multipart files or JSON base64 in; the result image's bytes out, in the input's format."""
+    if request.mimetype == "multipart/form-data":
+        (image, filename), (mask, _) = _uploaded("image"), _uploaded("mask")
+        fields = request.form.to_dict()
+    elif request.mimetype == "application/json":
+        body = _json_body()
+        image, mask = decode_payload(body.get("image"), "image"), decode_payload(body.get("mask"), "mask")
+        filename = body.get("filename") if isinstance(body.get("filename"), str) else None
+        fields = body["options"] if isinstance(body.get("options"), dict) else {
+            key: value for key, value in body.items() if key not in ("image", "mask", "filename", "options")}
+    else:
+        raise ApiError("send multipart/form-data (files 'image' and 'mask') or application/json (base64 'image' "
+                       f"and 'mask'); got {request.mimetype or 'no Content-Type'}", 415)
+    erased = _run(image, mask, _options(fields))
+    stem = PurePath(filename).stem if filename else "image"
+    extension = _EXTENSIONS.get(erased.format, erased.format.lower())
+    headers = {**_timing_headers(erased),
+               "Content-Disposition": f'inline; filename="{stem}-erased.{extension}"'}
+    return Response(erased.data, mimetype=erased.mime, headers=headers)
+
+
+@bp.get("/api/v1/health")
+def health():
+    """Engine, model and queue state: what a UI shows and what a deploy check verifies."""
+    state = runtime()
+    config = current_app.config
+    return jsonify({
+        "status": "ok",
+        "version": __version__,
+        **state.engine.info(),
+        "queue_length": state.queue.waiting,
+        "busy": state.queue.busy,
+        "max_waiting": state.queue.max_waiting,
+        "max_pixels": config["MAX_PIXELS"],
+        "max_request_bytes": config["MAX_CONTENT_LENGTH"],
+    })
+
+
+def _origin_allowed(origin: str) -> bool:
+    allowed = current_app.config["CORS_ORIGINS"]
+    if not allowed:
+        return bool(_LOOPBACK_ORIGIN.fullmatch(origin))
+    return "*" in allowed or origin in allowed
+
+
+@bp.after_request
+def cors(response: Response) -> Response:
+    """Let a browser UI served from another local origin (the 2024 Vue client) call the API."""
+    origin = request.headers.get("Origin")
+    if origin and _origin_allowed(origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Expose-Headers"] = ", ".join(_TIMING_HEADERS)
+        response.headers["Access-Control-Max-Age"] = "600"
+        response.vary.add("Origin")
+    return response

@@ -1,0 +1,130 @@
+"""Flask application factory and the waitress runner behind ``magiceraser serve``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask, jsonify, send_from_directory
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
+
+from .api import ApiError, Runtime, bp
+from .imageio import DEFAULT_MAX_PIXELS, ImageError
+from .jobqueue import InferenceQueue, QueueFull
+
+log = logging.getLogger("magiceraser.server")
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+DEFAULTS = {
+    "ENGINE": None,            # an Engine instance; when None one is loaded from MODEL/THREADS/MKLDNN
+    "MODEL": None,
+    "THREADS": None,
+    "MKLDNN": True,
+    "MAX_WAITING": 2,          # requests queued behind the running one before 503
+    "MAX_PIXELS": DEFAULT_MAX_PIXELS,
+    "MAX_CONTENT_LENGTH": 100 * 2**20,
+    "CORS_ORIGINS": None,      # None: loopback origins only; or a list of origins, "*" for any
+}
+
+
+class WebPath(PathConverter):
+    """Any path outside the API, so a GET on an API route is a 405 rather than a missing web file."""
+
+    regex = r"(?!api/|api$|predict$)[^/].*?"
+
+
+def _error(message: str, status: int, headers: dict | None = None):
+    response = jsonify(error=message)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    """Every failure becomes JSON with a meaningful status; never an HTML page or a traceback."""
+
+    @app.errorhandler(ImageError)
+    @app.errorhandler(ApiError)
+    def client_error(exc):
+        return _error(str(exc), exc.status)
+
+    @app.errorhandler(QueueFull)
+    def busy(exc: QueueFull):
+        return _error(str(exc), 503, {"Retry-After": str(exc.retry_after)})
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        message = exc.description or exc.name
+        if exc.code == 413:
+            message = (f"request is larger than {app.config['MAX_CONTENT_LENGTH']:,} bytes; "
+                       "send a smaller image")
+        return _error(message, exc.code or 500)
+
+    @app.errorhandler(MemoryError)
+    def out_of_memory(exc):
+        log.error("out of memory while erasing", exc_info=exc)
+        return _error("out of memory while erasing: use a smaller image or a crop/resize strategy", 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.error("unexpected error while handling a request", exc_info=exc)
+        return _error(f"internal error: {type(exc).__name__}: {exc}", 500)
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """The MagicEraser web app: API routes, the web UI at ``/`` and JSON errors.
+
+    ``config`` overrides DEFAULTS; pass ``ENGINE`` to reuse an already loaded engine."""
+    app = Flask("magiceraser", static_folder=None)
+    app.config.update(DEFAULTS)
+    app.config.update(config or {})
+    engine = app.config["ENGINE"]
+    if engine is None:
+        from .engine import load_engine
+
+        engine = load_engine(model=app.config["MODEL"], threads=app.config["THREADS"], mkldnn=app.config["MKLDNN"])
+    app.extensions["magiceraser"] = Runtime(engine=engine, queue=InferenceQueue(app.config["MAX_WAITING"]))
+    app.register_blueprint(bp)
+    _register_error_handlers(app)
+
+    app.url_map.converters["webpath"] = WebPath
+
+    @app.get("/")
+    def index():
+        return send_from_directory(WEB_DIR, "index.html")
+
+    @app.get("/<webpath:filename>")
+    def web_file(filename: str):
+        return send_from_directory(WEB_DIR, filename)
+
+    return app
+
+
+def url_for_host(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{port}/"
+
+
+def serve(app: Flask, host: str = "127.0.0.1", port: int = 7777) -> None:
+    """Run ``app`` under waitress until interrupted.
+
+    Threads: the running inference, the waiting ones, and spare ones so health checks and
+    503 answers never queue behind an inference."""
+    import waitress
+
+    if host not in LOOPBACK_HOSTS:
+        print(f"warning: listening on {host}: anyone who can reach this machine can use the eraser and see the "
+              "photos sent to it; use --host 127.0.0.1 to keep it private", file=sys.stderr)
+    info = app.extensions["magiceraser"].engine.info()
+    print(f"MagicEraser on {url_for_host(host, port)} (engine {info.get('engine')}, model {info.get('model_path')})",
+          flush=True)
+    if info.get("model_missing_hint"):
+        print(info["model_missing_hint"], file=sys.stderr, flush=True)
+    waitress.serve(app, host=host, port=port, threads=app.config["MAX_WAITING"] + 3,
+                   max_request_body_size=2 * app.config["MAX_CONTENT_LENGTH"], ident="magiceraser",
+                   _quiet=True)
