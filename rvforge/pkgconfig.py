@@ -87,8 +87,13 @@ def pkg_config_command(env: Mapping[str, str]) -> Path | None:
 
 
 def _query(pkg_config: Path, env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(pkg_config), *args], env=dict(env), capture_output=True, text=True,
-                          timeout=30, check=False)
+    """Run pkg-config; one that cannot run counts as "not found" (the pkg-config check says why)."""
+    command = [str(pkg_config), *args]
+    try:
+        return subprocess.run(command, env=dict(env), capture_output=True, text=True, timeout=30,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.CompletedProcess(command, 127, "", str(exc))
 
 
 def default_search_path(env: Mapping[str, str]) -> list[str]:
