@@ -175,7 +175,7 @@ def check_pkg_config_path(ctx: Context) -> Finding:
     missing = [d for d in wanted if d.rstrip("/") not in {s.rstrip("/") for s in searched}]
     build_path = pkgconfig.build_pkg_config_path(ctx.profile, ctx.sysroot, ctx.env)
     if missing:
-        export = ("export PKG_CONFIG_PATH=" + os.pathsep.join(missing) + "${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}")
+        export = f"export PKG_CONFIG_PATH={os.pathsep.join(missing)}${{PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}}"
         return Finding(WARN, f"{', '.join(missing)} not searched by pkg-config in your shell; "
                              f"rvforge builds use PKG_CONFIG_PATH={build_path}", export)
     return Finding(PASS, f"builds use PKG_CONFIG_PATH={build_path}")
@@ -208,7 +208,8 @@ def check_openblas_pc(ctx: Context) -> Finding:
     if issues:
         return Finding(FIX, f"{module.pc_dir}/openblas.pc is wrong: {'; '.join(issues)}; "
                             "the tool writes a correct one that comes first", ctx.doctor_fix_command)
-    owner = "tool-owned" if module.pc_dir == openblas.tool_pc_file(ctx.profile, ctx.sysroot).parent else "distro"
+    tool_dir = openblas.tool_pc_file(ctx.profile, ctx.sysroot).parent
+    owner = "tool-owned" if module.pc_dir == tool_dir else "distro"
     return Finding(PASS, f"pkg-config openblas {module.version} ({owner} {module.pc_dir}/openblas.pc)")
 
 
@@ -216,11 +217,12 @@ def check_disk(ctx: Context) -> Finding:
     """Free disk where sources and build trees go."""
     free_gb = resources.free_bytes(ctx.work_dir) / resources.GIB
     where = f"{free_gb:.1f} GB free at {ctx.work_dir}"
-    fix = f"free space there, or point RVFORGE_HOME at a disk with {resources.DISK_FULL_STACK_GB:.0f} GB free"
-    if free_gb < resources.DISK_MINIMUM_GB:
-        return Finding(FAIL, f"{where}; at least {resources.DISK_MINIMUM_GB:.0f} GB needed", fix)
-    if free_gb < resources.DISK_FULL_STACK_GB:
-        return Finding(WARN, f"{where}; the full stack (torch) needs ~{resources.DISK_FULL_STACK_GB:.0f} GB", fix)
+    full, minimum = resources.DISK_FULL_STACK_GB, resources.DISK_MINIMUM_GB
+    fix = f"free space there, or point RVFORGE_HOME at a disk with {full:.0f} GB free"
+    if free_gb < minimum:
+        return Finding(FAIL, f"{where}; at least {minimum:.0f} GB needed", fix)
+    if free_gb < full:
+        return Finding(WARN, f"{where}; the full stack (torch) needs ~{full:.0f} GB", fix)
     return Finding(PASS, where)
 
 
@@ -252,31 +254,34 @@ CHECKS: tuple[Check, ...] = (
           "Python version or Python.h: the wheels are built for the system Python and compile "
           "against its headers. Install them with `{install}`."),
     Check("c-compiler", "c-compiler", _compiler_check("c", "c-compiler"),
-          "No working C compiler. `{install}`"),
+          "No working C compiler. `{install}`."),
     Check("cxx-compiler", "cxx-compiler", _compiler_check("c++", "cxx-compiler"),
-          "No working C++ compiler (torch, scipy, Pillow). `{install}`"),
+          "No working C++ compiler. `{install}`."),
     Check("gfortran", "gfortran", _compiler_check("fortran", "gfortran"),
-          "gfortran is missing or cannot link a program: scipy (every release up to 1.17) "
-          "compiles Fortran. `{install}`"),
+          "gfortran is missing or cannot link a program (`Unknown compiler(s): [['gfortran']...`): "
+          "scipy up to 1.17 compiles Fortran. `{install}`."),
     Check("pkg-config", "pkg-config", check_pkg_config,
-          "pkg-config is how Meson (numpy, scipy) finds OpenBLAS. `{install}`"),
+          "pkg-config is how Meson (numpy, scipy) finds OpenBLAS. `{install}`."),
     Check("pkg-config-path", "pkg-config", check_pkg_config_path,
           "The distro's pkgconfig directories are not on your shell's search path. rvforge "
           "builds add them themselves; for your own shell, export the PKG_CONFIG_PATH doctor prints."),
     Check("openblas", "openblas", check_openblas,
-          "OpenBLAS library or headers (cblas.h, openblas_config.h) missing. `{install}`"),
+          "OpenBLAS library or headers (cblas.h, openblas_config.h) missing. `{install}`."),
     Check("openblas-pc", "openblas", check_openblas_pc,
           "`Dependency \"OpenBLAS\" not found, tried pkgconfig and cmake` from scipy: the distro "
           "ships no (or a wrong) openblas.pc. `invoke doctor --fix` writes a correct one under "
           "the tool's cache (never under /usr); build-wheels does the same before building.",
           apply=_apply_openblas_pc),
-    Check("cmake", "cmake", _tool_check("cmake", ("cmake",)), "`{install}`"),
-    Check("ninja", "ninja", _tool_check("ninja", ("ninja", "ninja-build")), "`{install}`"),
+    Check("cmake", "cmake", _tool_check("cmake", ("cmake",)),
+          "torch configures with CMake. `{install}`."),
+    Check("ninja", "ninja", _tool_check("ninja", ("ninja", "ninja-build")),
+          "Meson and CMake builds run ninja. `{install}`."),
     Check("patch", "patch", _tool_check("patch", ("patch",)),
-          "Recipes apply riscv64 patches with it. `{install}`"),
-    Check("git", "git", _tool_check("git", ("git",)), "`{install}`"),
-    Check("jpeg", "jpeg", _header_check("jpeg", "jpeglib.h"), "Pillow needs libjpeg. `{install}`"),
-    Check("zlib", "zlib", _header_check("zlib", "zlib.h"), "Pillow needs zlib. `{install}`"),
+          "Recipes apply riscv64 patches with it. `{install}`."),
+    Check("git", "git", _tool_check("git", ("git",)),
+          "Sources pinned to a git commit need it. `{install}`."),
+    Check("jpeg", "jpeg", _header_check("jpeg", "jpeglib.h"), "libjpeg headers. `{install}`."),
+    Check("zlib", "zlib", _header_check("zlib", "zlib.h"), "zlib headers. `{install}`."),
     Check("disk", None, check_disk,
           "Not enough free disk for sources and build trees: free space or set RVFORGE_HOME to a "
           "bigger disk."),

@@ -46,8 +46,9 @@ def make_context(profile: Profile | str | None = None, sysroot: str | Path | Non
 
 def run_checks(profile: Profile | str | None, sysroot: str | Path | None, *, fix: bool = False,
                **context: object) -> list[CheckResult]:
-    """Run every check (stable interface). ``fix`` applies the tool's own fixes (the openblas.pc)
-    first. Keyword arguments go to ``make_context`` (env, host, needs, work_dir).
+    """Run every check (stable interface). With ``fix``, a check whose status is "fix" gets the
+    tool's own fix (the openblas.pc) and is run again. Keyword arguments go to ``make_context``
+    (env, host, needs, work_dir).
 
     Which checks block which recipes: ``CheckResult.needed_by`` / ``blocking``, or
     ``blocked_recipes(results)``."""
@@ -101,14 +102,19 @@ def render_text(data: Mapping[str, object]) -> str:
     return "\n".join(lines)
 
 
-def troubleshooting(profile: Profile) -> str:
-    """A Markdown "Troubleshooting" section generated from the checks for one profile."""
+def troubleshooting(profile: Profile, needs: Mapping[str, Sequence[str]] | None = None) -> str:
+    """A Markdown "Troubleshooting" section generated from the checks for one profile; with
+    ``needs`` (recipe -> system requirements) each entry names the recipes it blocks."""
     lines = ["## Troubleshooting", "",
              f"Run `invoke doctor` first; it prints each problem with the fix for this machine. "
              f"Fix commands below are for {profile.description}.", ""]
     for check in CHECKS:
         install = profile.install_hint(check.requirement) if check.requirement else ""
-        lines.append(f"- **{check.name}**: {check.help.format(install=install)}")
+        line = f"- **{check.name}**: {check.help.format(install=install)}"
+        if needs is not None and check.requirement is not None:
+            users = sorted(name for name, system in needs.items() if check.requirement in system)
+            line += f" Needed by: {', '.join(users) or 'no recipe'}."
+        lines.append(line)
     return "\n".join(lines) + "\n"
 
 

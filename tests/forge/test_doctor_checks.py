@@ -311,3 +311,6 @@ def test_troubleshooting_text_uses_the_profiles_commands():
     assert "sudo dnf install -y gcc-gfortran" in text and "invoke doctor --fix" in text
     for check in checks.CHECKS:
         assert f"**{check.name}**" in text
+    with_needs = doctor.troubleshooting(profiles.all_profiles()[OE], NEEDS)
+    gfortran = next(line for line in with_needs.splitlines() if line.startswith("- **gfortran**"))
+    assert gfortran.endswith("`sudo dnf install -y gcc-gfortran`. Needed by: scipy.")
