@@ -104,11 +104,11 @@ def _options(args: argparse.Namespace):
         raise UsageError(f"bad option: {exc}") from None
 
 
-def _load_engine(args: argparse.Namespace):
+def _load_engine(args: argparse.Namespace, warm_up: bool):
     from .engine import ModelError, load_engine
 
     try:
-        return load_engine(model=args.model, threads=args.threads, mkldnn=args.mkldnn)
+        return load_engine(model=args.model, threads=args.threads, mkldnn=args.mkldnn, warm_up=warm_up)
     except ModelError as exc:
         raise UsageError(str(exc)) from None
 
@@ -119,7 +119,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
 
     jobs = plan_jobs(Path(args.image), Path(args.mask), Path(args.output))
     options = _options(args)
-    engine = _load_engine(args)
+    engine = _load_engine(args, warm_up=False)  # a batch needs no speed estimate; image 1 warms up
     progress = Progress(len(jobs))
     failed: list[tuple[Job, str]] = []
     for job in jobs:
@@ -146,7 +146,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import create_app, serve
 
     config = {"MAX_WAITING": args.max_waiting, "MAX_PIXELS": args.max_pixels, "CORS_ORIGINS": args.cors_origin,
-              "MAX_CONTENT_LENGTH": int(args.max_request_mb * 2**20), "ENGINE": _load_engine(args)}
+              "MAX_CONTENT_LENGTH": int(args.max_request_mb * 2**20), "ENGINE": _load_engine(args, warm_up=True)}
     try:
         serve(create_app(config), host=args.host, port=args.port)
     except OSError as exc:

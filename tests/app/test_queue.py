@@ -87,7 +87,7 @@ def test_no_waiting_allowed():
 
 def test_eight_concurrent_clients_against_a_queue_of_two(tiny_model):
     """All 8 get an answer (the image, or 503 + Retry-After), accepted ones in arrival order."""
-    size = 1024  # full-resolution run on the tiny model: long enough for the queue to fill
+    size = 512  # full-resolution run on the tiny model (~1-2 s here): long enough for the queue to fill
     image = encode(photo(size, size))
     mask = encode(box_mask(size, size))
     with live_server(tiny_model, "--max-waiting", "2") as server:
