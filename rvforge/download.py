@@ -17,7 +17,7 @@ import requests
 
 from .errors import SourceError
 
-CHUNK = 1 << 20
+CHUNK = 1 << 16
 ATTEMPTS = 5
 
 
