@@ -63,12 +63,17 @@ def fetch_model(c, from_=None, kind=None, dest=None, checksum=None):
         "status": "Show the deployed releases and whether the service runs",
         "logs": "Show the service log",
         "wheelhouse": "Wheelhouse to install from (default: ./wheelhouse)",
+        "torch": "Where torch comes from: wheelhouse, system (distro python3-torch) or wheel:PATH",
+        "keep": "Releases to keep (default from the target, 3)",
+        "port": "Service port (default from the target, 7777)",
     }
 )
-def deploy(c, target="local", prefix=None, rollback=False, status=False, logs=False, wheelhouse=None):
+def deploy(c, target="local", prefix=None, rollback=False, status=False, logs=False, wheelhouse=None,
+           torch=None, keep=None, port=None):
     """Install the eraser offline from the wheelhouse as a new release, health-check, switch."""
-    run("rvforge.deploy:main", target=target, prefix=prefix, rollback=rollback, status=status,
-        logs=logs, wheelhouse=wheelhouse)
+    run("rvforge.deploy:main", target_name=target, prefix=prefix, rollback=rollback, status=status,
+        logs=logs, wheelhouse=wheelhouse, torch=torch, keep=int(keep) if keep else None,
+        port=int(port) if port else None)
 
 
 @task(
