@@ -14,6 +14,7 @@ program really linked); headers and os-release are minimal but real files.
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -56,8 +57,9 @@ def compile_fake_openblas(lib_dir: Path, version: str) -> Path:
     source = lib_dir / ".fake-openblas.c"
     source.write_text(FAKE_OPENBLAS_C.replace("@VERSION@", version))
     real = lib_dir / "libopenblas.so.0"
-    subprocess.run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-O1", "-Wl,-soname,libopenblas.so.0",
-                    str(source), "-o", str(real)], check=True, capture_output=True, text=True)
+    compiler = shlex.split(os.environ.get("CC") or "cc")
+    subprocess.run([*compiler, "-shared", "-fPIC", "-O1", "-Wl,-soname,libopenblas.so.0", str(source),
+                    "-o", str(real)], check=True, capture_output=True, text=True)
     source.unlink()
     (lib_dir / "libopenblas.so").symlink_to(real.name)
     return lib_dir / "libopenblas.so"
