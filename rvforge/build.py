@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import REPO_ROOT, buildenv, builder, sources
+from .errors import BuildFailed
 from .host import Host, detect
 from .log import info, step, warn
 from .paths import cache_dir
@@ -57,12 +58,16 @@ def _print_environment(steps: list[Step], ctx: buildenv.Context) -> None:
 
 def _download_all(steps: list[Step], cache: Path) -> None:
     """Fill the cache with every source and pinned requirement, so the build needs no network."""
-    with step("download sources and build requirements"):
+    log_file = cache / "logs" / "download.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with step("download sources and build requirements"), log_file.open("w") as log:
         for plan_step in steps:
             recipe = plan_step.recipe
             sources.fetch(recipe, cache)
-            with (cache / "logs" / "download.log").open("a") as log:
+            try:
                 buildenv.download([*recipe.build_requires, *recipe.test.requires], cache, log)
+            except BuildFailed as exc:
+                raise BuildFailed(f"{recipe.name}: {exc.message}", hint=f"see {log_file}") from exc
             info(f"    {recipe.name} {recipe.version}: cached")
         info(f"    everything is in {cache}")
 

@@ -96,3 +96,26 @@ def test_no_network_and_not_cached(tmp_path, home, monkeypatch):
     proc = build(demo_recipe(tmp_path / "recipes"), tmp_path / "wh")
     assert proc.returncode == 4
     assert "no network: cannot fetch" in proc.stderr and "--download-only" in proc.stderr
+
+
+@pytest.mark.slow
+def test_download_only_then_offline_build(tmp_path, home, upstream, monkeypatch):
+    """--download-only fills the cache; the build then succeeds with the git remote gone and the
+    package index unreachable."""
+    recipes = write_recipes(tmp_path / "recipes", upstream, upstream["tagged"])
+    proc = build(recipes, tmp_path / "wh", "--download-only")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "fakevision 1.0: cached" in proc.stdout and not (tmp_path / "wh" / "manifest.json").exists()
+    assert list((home / "pip").glob("setuptools-80.9.0-*.whl"))
+    remote = Path(upstream["url"].removeprefix("file://"))
+    hidden = remote.with_name("gone")
+    remote.rename(hidden)
+    try:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            monkeypatch.setenv("RVFORGE_INDEX_URL", f"http://127.0.0.1:{sock.getsockname()[1]}/simple/")
+        offline = build(recipes, tmp_path / "wh")
+    finally:
+        hidden.rename(remote)
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert "fakevision" in json.loads((tmp_path / "wh" / "manifest.json").read_text())["wheels"]
