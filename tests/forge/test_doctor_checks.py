@@ -314,3 +314,12 @@ def test_troubleshooting_text_uses_the_profiles_commands():
     with_needs = doctor.troubleshooting(profiles.all_profiles()[OE], NEEDS)
     gfortran = next(line for line in with_needs.splitlines() if line.startswith("- **gfortran**"))
     assert gfortran.endswith("`sudo dnf install -y gcc-gfortran`. Needed by: scipy.")
+
+
+def test_this_hosts_own_openblas_pc_is_judged_correct(rvforge_home):
+    """No sysroot: the real Debian openblas.pc passes and nothing is written anywhere."""
+    profile = profiles.all_profiles()["debian-x86_64"]
+    assert openblas.ensure_pc(profile, None) is None
+    assert not (rvforge_home / "pkgconfig").exists()
+    result = run("openblas-pc", context(None, "debian-x86_64"))
+    assert result.status == "pass" and "distro /usr/lib/x86_64-linux-gnu/pkgconfig/openblas.pc" in result.detail
