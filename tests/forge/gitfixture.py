@@ -3,6 +3,7 @@ repo with a submodule, a release tag and a later commit, plus recipes pointing a
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -13,7 +14,6 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COM
 
 
 def git(*args: str, cwd: Path) -> str:
-    import os
     return subprocess.run(["git", "-c", "protocol.file.allow=always", *args], cwd=cwd, check=True,
                           capture_output=True, text=True, env={**os.environ, **GIT_ENV}).stdout.strip()
 
@@ -45,21 +45,14 @@ def make_upstream(root: Path) -> dict[str, str]:
     return {"url": repo.as_uri(), "tagged": tagged, "later": git("rev-parse", "HEAD", cwd=repo)}
 
 
-PATCH = """\
---- a/fakevision/__init__.py
-+++ b/fakevision/__init__.py
-@@ -1 +1 @@
--VALUE = "upstream"
-+VALUE = "patched"
-"""
+def value_patch(old: str, new: str) -> str:
+    return (f'--- a/fakevision/__init__.py\n+++ b/fakevision/__init__.py\n@@ -1 +1 @@\n'
+            f'-VALUE = "{old}"\n+VALUE = "{new}"\n')
+
+
+PATCH = value_patch("upstream", "patched")
 #: Only for another machine: would not apply here, so it must be skipped by its condition.
-FOREIGN_PATCH = """\
---- a/fakevision/__init__.py
-+++ b/fakevision/__init__.py
-@@ -1 +1 @@
--VALUE = "does not exist"
-+VALUE = "wrong"
-"""
+FOREIGN_PATCH = value_patch("does not exist", "wrong")
 
 
 def write_recipes(directory: Path, upstream: dict[str, str], commit: str) -> Path:
