@@ -14,17 +14,21 @@ import pytest
 import sysroots
 
 
-def _load_root_conftest():
-    """tests/conftest.py by path: as plain ``conftest`` this directory's file shadows it."""
+def _root_helpers() -> dict[str, object]:
+    """The plain helpers of tests/conftest.py (REPO, invoke, ...), loaded by path: inside
+    tests/forge the module name ``conftest`` means this file. Its fixtures are left out (pytest
+    already provides them from the parent directory)."""
     spec = importlib.util.spec_from_file_location("tests_root_conftest",
                                                   Path(__file__).resolve().parent.parent / "conftest.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    return {name: value for name, value in vars(module).items()
+            if not name.startswith("_") and not type(value).__name__.startswith("Fixture")
+            and not hasattr(value, "_pytestfixturefunction")}
 
 
-#: ``from conftest import invoke`` keeps working in tests/forge.
-invoke = _load_root_conftest().invoke
+# ``from conftest import REPO, invoke`` keeps working in tests/forge.
+globals().update({k: v for k, v in _root_helpers().items() if k not in globals()})
 
 #: A recipe set shaped like the real one: scipy alone needs gfortran.
 RECIPE_SYSTEMS = {
