@@ -23,7 +23,7 @@ from .host import Host
 from .profiles import Profile
 
 PASS, FIX, WARN, FAIL = "pass", "fix", "warn", "fail"
-STATUSES = (PASS, FIX, WARN, FAIL)
+STATUSES = (PASS, FIX, WARN, FAIL)  # every value ``CheckResult.status`` takes
 SWAP_COMMAND = ("sudo fallocate -l {gb}G /swapfile && sudo chmod 600 /swapfile && "
                 "sudo mkswap /swapfile && sudo swapon /swapfile")
 
