@@ -553,11 +553,13 @@ window.magiceraser = {
       width: editor.photo?.width ?? 0,
       height: editor.photo?.height ?? 0,
       busy: Boolean(editor.request),
+      photoSerial: editor.photo?.serial ?? 0,
       ops: editor.history?.current.ops.length ?? 0,
       canUndo: editor.history?.canUndo() ?? false,
       canRedo: editor.history?.canRedo() ?? false,
       edited: Boolean(editor.history) && editor.history.current.photo !== editor.history.original,
       scale: editor.viewport.scale,
+      brushSize: editor.brushSize,
       pixelsPerSecond: editor.pixelsPerSecond,
     }),
     /** Page coordinates of an image pixel, for driving the mouse precisely. */
@@ -567,5 +569,16 @@ window.magiceraser = {
       return [rect.left + sx, rect.top + sy];
     },
     maskCoverage: () => editor.mask?.coverage() ?? null,
+    /** Base64 of "mask" (last sent), "photo" (current) or "original" bytes. */
+    async bytes(what) {
+      const blob = { mask: editor.lastMask, photo: editor.photo?.blob, original: editor.history?.original.blob }[what];
+      if (!blob) return null;
+      const url = await new Promise((resolve) => {
+        const reader = new FileReader();
+        reader.onload = () => resolve(reader.result);
+        reader.readAsDataURL(blob);
+      });
+      return url.slice(url.indexOf(",") + 1);
+    },
   },
 };

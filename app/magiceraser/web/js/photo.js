@@ -20,6 +20,8 @@ const CANVAS_MAX_SIDE = 16384;
 
 export class PhotoError extends Error {}
 
+let loaded = 0;
+
 /** Which supported format a blob is in, or null. */
 export async function sniffFormat(blob) {
   const head = new Uint8Array(await blob.slice(0, 12).arrayBuffer());
@@ -43,7 +45,7 @@ async function naturalSize(blob) {
 }
 
 /**
- * Read a blob into a photo: {blob, format, name, width, height, bitmap}.
+ * Read a blob into a photo: {blob, format, name, width, height, bitmap, serial}.
  * `name` is the original file name; results keep the original's name and format.
  */
 export async function loadPhoto(blob, name) {
@@ -58,7 +60,7 @@ export async function loadPhoto(blob, name) {
       `Scale it down below ${BROWSER_MAX_PIXELS / 1e6} MP and ${CANVAS_MAX_SIDE} px per side.`);
   }
   const bitmap = await createImageBitmap(img);
-  return { blob, format, name, width, height, bitmap };
+  return { blob, format, name, width, height, bitmap, serial: ++loaded };
 }
 
 /** Download name: `<stem>_erased.<ext>`, keeping the user's own extension spelling when it fits. */

@@ -1,0 +1,117 @@
+"""Drives the editor page the way a user does (file picker, mouse, keys) and reads back what it sent."""
+
+from __future__ import annotations
+
+import base64
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+WAIT_MS = 90_000  # the shared 2-core CI host can be slow to start an erase
+
+
+def decode(data: bytes) -> tuple[Image.Image, np.ndarray]:
+    """The image object (format, size, EXIF) and its RGB pixels."""
+    image = Image.open(BytesIO(data))
+    image.load()
+    return image, np.asarray(image.convert("RGB"))
+
+
+class EditorPage:
+    def __init__(self, page, url: str, artifacts: Path):
+        self.page = page
+        self.url = url
+        self.artifacts = artifacts
+
+    def goto(self) -> None:
+        self.page.goto(f"{self.url}/")
+        self.page.evaluate("window.magiceraser.ready")
+
+    def state(self) -> dict:
+        return self.page.evaluate("window.magiceraser.debug.state()")
+
+    def open(self, path: Path) -> None:
+        self.page.set_input_files("#file-input", str(path))
+        self.page.wait_for_function("window.magiceraser.debug.state().width > 0", timeout=WAIT_MS)
+
+    def to_page(self, x: float, y: float) -> tuple[float, float]:
+        return tuple(self.page.evaluate("([x, y]) => window.magiceraser.debug.imageToPage(x, y)", [x, y]))
+
+    def drag(self, points: list[tuple[float, float]], steps: int = 6) -> None:
+        """Press at the first image point, move through the others in straight steps, release."""
+        mouse = self.page.mouse
+        mouse.move(*self.to_page(*points[0]))
+        mouse.down()
+        for point in points[1:]:
+            mouse.move(*self.to_page(*point), steps=steps)
+        mouse.up()
+
+    def erase(self) -> None:
+        """Press Erase and wait until a result replaced the photo or an error is shown."""
+        before = self.state()["photoSerial"]
+        self.page.click('[data-action="erase"]')
+        self.page.wait_for_function(
+            """(before) => {
+                const s = window.magiceraser.debug.state();
+                return !s.busy && (s.photoSerial !== before || document.querySelector('.toast.error'));
+            }""", arg=before, timeout=WAIT_MS)
+
+    def error_text(self) -> str | None:
+        toast = self.page.query_selector(".toast.error")
+        return toast.inner_text() if toast else None
+
+    def bytes(self, what: str) -> bytes:
+        """'mask' (last one sent), 'photo' (current) or 'original', as the page holds them."""
+        encoded = self.page.evaluate("(w) => window.magiceraser.debug.bytes(w)", what)
+        assert encoded is not None, f"the page holds no {what}"
+        return base64.b64decode(encoded)
+
+    def download(self, use_shortcut: bool) -> tuple[str, bytes]:
+        with self.page.expect_download() as info:
+            if use_shortcut:
+                self.page.keyboard.press("Control+s")
+            else:
+                self.page.click('[data-action="download"]')
+        download = info.value
+        return download.suggested_filename, Path(download.path()).read_bytes()
+
+    def screenshot(self, name: str) -> Path:
+        path = self.artifacts / name
+        self.page.mouse.move(2, 2)  # keep the brush cursor out of the picture
+        self.page.wait_for_timeout(150)
+        self.page.screenshot(path=str(path))
+        return path
+
+
+def expected_mask(size: tuple[int, int], strokes: list[tuple[list[tuple[float, float]], float]],
+                  lassos: list[list[tuple[float, float]]], tolerance: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    """(surely_masked, surely_unmasked) boolean maps from the drawn geometry.
+
+    Pixels within ``tolerance`` of an edge are in neither: antialiasing and pointer rounding decide them."""
+    width, height = size
+    ys, xs = np.mgrid[0:height, 0:width] + 0.5
+    inside = np.zeros((height, width), bool)
+    outside = np.ones((height, width), bool)
+    for points, diameter in strokes:
+        dist = _distance_to_polyline(xs, ys, points)
+        inside |= dist <= diameter / 2 - tolerance
+        outside &= dist >= diameter / 2 + tolerance
+    for polygon in lassos:
+        canvas = Image.new("L", size, 0)
+        ImageDraw.Draw(canvas).polygon(polygon, fill=255)
+        margin = 2 * int(np.ceil(tolerance)) + 1
+        inside |= np.asarray(canvas.filter(ImageFilter.MinFilter(margin))) > 0
+        outside &= np.asarray(canvas.filter(ImageFilter.MaxFilter(margin))) == 0
+    return inside, outside
+
+
+def _distance_to_polyline(xs: np.ndarray, ys: np.ndarray, points: list[tuple[float, float]]) -> np.ndarray:
+    best = np.full(xs.shape, np.inf)
+    for (ax, ay), (bx, by) in zip(points, points[1:] or points):
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        t = np.zeros_like(xs) if length2 == 0 else np.clip(((xs - ax) * dx + (ys - ay) * dy) / length2, 0, 1)
+        best = np.minimum(best, np.hypot(xs - (ax + t * dx), ys - (ay + t * dy)))
+    return best
