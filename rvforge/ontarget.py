@@ -159,7 +159,9 @@ def activate(s: Settings, release: Path) -> None:
     if previous is not None and previous != release:
         rel.switch_current(layout, previous)
         mgr.start()
-        kept = f"switched back to {previous.name}"
+        old_cfg = release_service(previous, cfg)
+        back = svc.wait_healthy(svc.health_url(old_cfg.host, old_cfg.port), s.health_timeout, alive=mgr.running)
+        kept = f"switched back to {previous.name}" + (f", which is not healthy either: {back}" if back else "")
     else:
         kept = "no earlier release to switch back to"
     raise DeployError(f"release {release.name} did not come up as the service: {why}; {kept}\n{log}")

@@ -76,10 +76,14 @@ start() {{
   if running; then echo "already running (pid $(cat "$PIDFILE"))"; return 0; fi
   mkdir -p "$(dirname "$PIDFILE")" "$(dirname "$LOG")"
   echo "--- start $(date -u +%Y-%m-%dT%H:%M:%SZ) $(readlink "$PREFIX/current")" >> "$LOG"
+  rm -f "$PIDFILE"
   if command -v setsid >/dev/null 2>&1; then detach=setsid; else detach=; fi
-  $detach nohup "$PREFIX/current/bin/run-service" >> "$LOG" 2>&1 < /dev/null &
-  echo $! > "$PIDFILE"
-  echo "started (pid $!)"
+  # The inner shell records its own pid, then becomes the service (exec keeps the pid).
+  $detach nohup sh -c 'echo $$ > "$0"; exec "$1"' "$PIDFILE" "$PREFIX/current/bin/run-service" \
+    >> "$LOG" 2>&1 < /dev/null &
+  n=0
+  while [ ! -s "$PIDFILE" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+  echo "started (pid $(cat "$PIDFILE" 2>/dev/null))"
 }}
 stop() {{
   if ! running; then rm -f "$PIDFILE"; echo "not running"; return 0; fi
