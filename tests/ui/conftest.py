@@ -11,11 +11,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 from live_server import live_server  # noqa: E402
 
-from editor_page import EditorPage  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from editor_page import CHROMIUM, CHROMIUM_ARGS, EditorPage  # noqa: E402
 # Small enough that a 600x600 photo is refused (413), large enough for the 512x512 test photos.
 MAX_PIXELS = 300_000
 EXIF_MAKE = 0x010F

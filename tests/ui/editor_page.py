@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's build; Playwright's own browser download is never used
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WAIT_MS = 90_000  # the shared 2-core CI host can be slow to start an erase
 
 
