@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from collections.abc import Mapping
@@ -18,7 +19,6 @@ from .jobqueue import InferenceQueue, QueueFull
 log = logging.getLogger("magiceraser.server")
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 DEFAULTS = {
     "ENGINE": None,            # an Engine instance; when None one is loaded from MODEL/THREADS/MKLDNN
@@ -105,6 +105,18 @@ def create_app(config: Mapping | None = None) -> Flask:
     return app
 
 
+def exposure_warning(host: str) -> str | None:
+    """A warning when ``host`` lets other machines reach the server (and the photos sent to it)."""
+    try:
+        private = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        private = False
+    if private:
+        return None
+    return (f"warning: listening on {host}: anyone who can reach this machine can use the eraser and see the "
+            "photos sent to it; use --host 127.0.0.1 to keep it private")
+
+
 def url_for_host(host: str, port: int) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
     return f"http://{shown}:{port}/"
@@ -117,9 +129,9 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 7777) -> None:
     503 answers never queue behind an inference."""
     import waitress
 
-    if host not in LOOPBACK_HOSTS:
-        print(f"warning: listening on {host}: anyone who can reach this machine can use the eraser and see the "
-              "photos sent to it; use --host 127.0.0.1 to keep it private", file=sys.stderr)
+    warning = exposure_warning(host)
+    if warning:
+        print(warning, file=sys.stderr)
     info = app.extensions["magiceraser"].engine.info()
     print(f"MagicEraser on {url_for_host(host, port)} (engine {info.get('engine')}, model {info.get('model_path')})",
           flush=True)

@@ -124,6 +124,7 @@ def test_health_reports_engine_model_and_queue(server, tiny_model):
     assert health["queue_length"] == 0
     for key in ("model_missing_hint", "pixels_per_second", "max_pixels"):
         assert key in health
+    assert f"MagicEraser on {server.url}/" in server.log()
 
 
 def test_web_ui_is_served(server):

@@ -104,3 +104,5 @@ def test_entry_points():
         assert all(word in proc.stdout for word in ("erase", "serve", "bench"))
     proc = subprocess.run([*serve_command(), "serve", "--help"], capture_output=True, text=True, timeout=60)
     assert "--no-mkldnn" in proc.stdout and "7777" in proc.stdout
+    proc = subprocess.run([*serve_command(), "bench", "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "usage: magiceraser bench" in proc.stdout
