@@ -15,6 +15,7 @@ from editor_page import CHROMIUM, CHROMIUM_ARGS, EditorPage  # noqa: E402
 # Small enough that a 600x600 photo is refused (413), large enough for the 512x512 test photos.
 MAX_PIXELS = 300_000
 EXIF_MAKE = 0x010F
+EXIF_ORIENTATION = 0x0112
 
 
 @pytest.fixture(scope="session")
@@ -57,18 +58,23 @@ def classical_server(lama_reference: Path, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def photos(tmp_path_factory) -> dict[str, Path]:
-    """Real photos (scikit-image's samples) as PNG and JPEG (with EXIF), plus one over the pixel limit."""
+    """Real photos (scikit-image's samples) as PNG and JPEG (with EXIF), a phone-style rotated JPEG,
+    and one over the pixel limit."""
     from skimage import data
 
     folder = tmp_path_factory.mktemp("photos")
     astronaut = Image.fromarray(data.astronaut())
     paths = {"png": folder / "astronaut.png", "jpeg": folder / "astronaut.jpg", "cat": folder / "chelsea.png",
-             "too_large": folder / "wide.png"}
+             "rotated": folder / "phone.jpg", "too_large": folder / "wide.png"}
     astronaut.save(paths["png"])
     exif = Image.Exif()
     exif[EXIF_MAKE] = "MagicEraser test camera"
     astronaut.save(paths["jpeg"], quality=90, exif=exif)
-    Image.fromarray(data.chelsea()).save(paths["cat"])
+    cat = Image.fromarray(data.chelsea())
+    cat.save(paths["cat"])
+    turned = Image.Exif()
+    turned[EXIF_ORIENTATION] = 6  # stored landscape, shown portrait
+    cat.save(paths["rotated"], quality=90, exif=turned)
     big = astronaut.resize((600, 600))
     assert big.width * big.height > MAX_PIXELS
     big.save(paths["too_large"])

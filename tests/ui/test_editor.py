@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
+import re
+
 import pytest
 
 from editor_page import decode, expected_mask
@@ -57,16 +58,40 @@ def test_erase_changes_only_the_painted_pixels_and_undo_restores(editor, photos)
     assert editor.bytes("photo") == result_bytes
 
 
+WATCH_PROGRESS = """() => {
+    window.progressSeen = [];
+    const erase = document.querySelector('[data-action="erase"]');
+    new MutationObserver(() => window.progressSeen.push({
+        text: document.querySelector("#progress-time").textContent, eraseDisabled: erase.disabled,
+    })).observe(document.querySelector("#progress-time"), { childList: true, characterData: true, subtree: true });
+}"""
+
+
 def test_jpeg_download_keeps_format_size_and_exif(editor, photos):
     editor.open(photos["jpeg"])
     editor.drag([(250.0, 420.0), (300.0, 440.0)])
+    editor.page.evaluate(WATCH_PROGRESS)
     editor.erase()
     assert editor.error_text() is None
+    seen = editor.page.evaluate("window.progressSeen")
+    assert seen and all(s["eraseDisabled"] for s in seen), "Erase stays disabled while the request runs"
+    assert any(re.fullmatch(r"\d+\.\d s of about \d+\.\d s", s["text"]) for s in seen), seen
     name, data = editor.download(use_shortcut=False)
     image, _ = decode(data)
     assert name == "astronaut_erased.jpg"
     assert (image.format, image.size) == ("JPEG", (512, 512))
     assert image.getexif().get(EXIF_MAKE) == "MagicEraser test camera"
+
+
+def test_rotated_phone_photo_is_masked_and_erased_upright(editor, photos):
+    """EXIF orientation 6: the page shows (and masks) the photo upright; the server must agree."""
+    editor.open(photos["rotated"])
+    assert editor.page.inner_text("#status-size") == "300 × 451 px"
+    editor.drag([(150.0, 300.0), (160.0, 320.0)])
+    editor.erase()
+    assert editor.error_text() is None
+    image, _ = decode(editor.download(use_shortcut=True)[1])
+    assert image.size == (300, 451)
 
 
 def test_mask_stays_aligned_when_zoomed(editor, photos):
@@ -111,7 +136,9 @@ def test_busy_server_answer_is_explained(editor, photos):
     assert editor.page.is_enabled('[data-action="erase"]')
 
 
-def test_help_lists_the_shortcuts(editor):
+def test_first_screen_invites_a_photo_and_help_lists_the_shortcuts(editor):
+    assert editor.page.locator(".empty-card").is_visible()
+    assert "Open a photo" in editor.page.inner_text(".empty-card")
     editor.page.keyboard.press("?")
     dialog = editor.page.locator("#help")
     assert dialog.is_visible()
