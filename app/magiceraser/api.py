@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from . import __version__
 from .dataurl import decode_payload, encode_data_url
 from .jobqueue import InferenceQueue
-from .pipeline import Erased, erase
+from .pipeline import Erased, erase, parse_options
 
 bp = Blueprint("api", __name__)
 
@@ -54,13 +54,8 @@ def _json_body() -> dict:
 
 
 def _options(fields: dict):
-    """InpaintOptions from request fields; None when the client sent none (engine defaults)."""
-    if not fields:
-        return None
-    from .engine import InpaintOptions
-
     try:
-        return InpaintOptions.from_mapping(fields)
+        return parse_options(fields)
     except ValueError as exc:
         raise ApiError(f"bad options: {exc}") from None
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from PIL import Image
 
 from .imageio import DEFAULT_MAX_PIXELS, SUPPORTED_FORMATS
+from .pipeline import erase, parse_options
+from .progress import Progress
 
 OPTION_FIELDS = ("strategy", "crop_trigger", "crop_margin", "resize_limit")
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in SUPPORTED_FORMATS}
@@ -94,12 +96,8 @@ def _suffix_problem(job: Job, fmt: str) -> str | None:
 
 def _options(args: argparse.Namespace):
     given = {name: getattr(args, name) for name in OPTION_FIELDS if getattr(args, name) is not None}
-    if not given:
-        return None
-    from .engine import InpaintOptions
-
     try:
-        return InpaintOptions.from_mapping(given)
+        return parse_options(given)
     except ValueError as exc:
         raise UsageError(f"bad option: {exc}") from None
 
@@ -114,9 +112,6 @@ def _load_engine(args: argparse.Namespace, warm_up: bool):
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
-    from .pipeline import erase
-    from .progress import Progress
-
     jobs = plan_jobs(Path(args.image), Path(args.mask), Path(args.output))
     options = _options(args)
     engine = _load_engine(args, warm_up=False)  # a batch needs no speed estimate; image 1 warms up
@@ -169,28 +164,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="magiceraser", description="Offline AI photo eraser (LaMa).")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    erase = sub.add_parser("erase", help="erase the masked areas of one image or a directory of images")
-    erase.add_argument("image", help="image file or directory of images")
-    erase.add_argument("--mask", required=True,
+    erase_cmd = sub.add_parser("erase", help="erase the masked areas of one image or a directory of images")
+    erase_cmd.add_argument("image", help="image file or directory of images")
+    erase_cmd.add_argument("--mask", required=True,
                        help="mask file (used for every image) or directory of masks matched by file stem")
-    erase.add_argument("-o", "--output", required=True, help="output file, or directory (created if needed)")
-    erase.add_argument("--strategy", help="original | crop | resize (default: the engine's)")
-    erase.add_argument("--crop-trigger", type=int, help="long side above which the crop strategy kicks in")
-    erase.add_argument("--crop-margin", type=int, help="context margin around each masked area, in pixels")
-    erase.add_argument("--resize-limit", type=int, help="long side the resize strategy scales down to")
-    _engine_flags(erase)
-    erase.set_defaults(func=cmd_erase)
+    erase_cmd.add_argument("-o", "--output", required=True, help="output file, or directory (created if needed)")
+    erase_cmd.add_argument("--strategy", help="original | crop | resize (default: the engine's)")
+    erase_cmd.add_argument("--crop-trigger", type=int, help="long side above which the crop strategy kicks in")
+    erase_cmd.add_argument("--crop-margin", type=int, help="context margin around each masked area, in pixels")
+    erase_cmd.add_argument("--resize-limit", type=int, help="long side the resize strategy scales down to")
+    _engine_flags(erase_cmd)
+    erase_cmd.set_defaults(func=cmd_erase)
 
-    serve = sub.add_parser("serve", help="run the web UI and HTTP API")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    serve.add_argument("--port", type=int, default=7777, help="port (default 7777, what the 2024 client expects)")
-    serve.add_argument("--max-waiting", type=int, default=2, help="requests allowed to wait before 503 (default 2)")
-    serve.add_argument("--max-request-mb", type=float, default=100,
+    serve_cmd = sub.add_parser("serve", help="run the web UI and HTTP API")
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve_cmd.add_argument("--port", type=int, default=7777, help="port (default 7777, what the 2024 client expects)")
+    serve_cmd.add_argument("--max-waiting", type=int, default=2, help="requests allowed to wait before 503 (default 2)")
+    serve_cmd.add_argument("--max-request-mb", type=float, default=100,
                        help="refuse request bodies above this size in MiB (default 100)")
-    serve.add_argument("--cors-origin", action="append",
+    serve_cmd.add_argument("--cors-origin", action="append",
                        help="browser origin allowed to call the API (repeatable; '*' for any; default: loopback)")
-    _engine_flags(serve)
-    serve.set_defaults(func=cmd_serve)
+    _engine_flags(serve_cmd)
+    serve_cmd.set_defaults(func=cmd_serve)
 
     sub.add_parser("bench", add_help=False, help="time the engine on this machine (see magiceraser bench --help)")
     return parser

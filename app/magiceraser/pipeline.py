@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
@@ -18,6 +18,17 @@ class Erased:
     format: str
     mime: str
     timings: dict[str, float] = field(default_factory=dict)  # seconds: decode, queue, inference, encode
+
+
+def parse_options(fields: Mapping):
+    """InpaintOptions from request/CLI fields; None when none were given, so the engine's defaults apply.
+
+    Raises ValueError naming the bad field."""
+    if not fields:
+        return None
+    from .engine import InpaintOptions
+
+    return InpaintOptions.from_mapping(fields)
 
 
 def erase(engine, image: bytes, mask: bytes, options=None, *, max_pixels: int = DEFAULT_MAX_PIXELS,
