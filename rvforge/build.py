@@ -83,7 +83,7 @@ def main(only: list[str] | None = None, jobs: int | None = None, dry_run: bool =
     house = Wheelhouse(Path(wheelhouse) if wheelhouse else REPO_ROOT / "wheelhouse").load()
     cache = cache_dir()
     target = Target(chosen.name, python, host.machine)
-    steps = make_plan(all_recipes, only, house, target, cache, force=force or download_only)
+    steps = make_plan(all_recipes, only, house, target, cache, force=force)
     info(f"profile {chosen.name}, Python {python} ({sys.executable}), machine {host.machine}")
     info(f"wheelhouse {house.path}, cache {cache}")
     info(render(steps))

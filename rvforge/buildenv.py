@@ -105,10 +105,17 @@ def run(args: list[str], log: TextIO, env: Mapping[str, str], cwd: Path | None =
 
 
 def create_venv(path: Path, log: TextIO) -> Path:
-    """A fresh venv from the Python running the tool (the laptop's system Python)."""
+    """A fresh venv from the Python running the tool (the laptop's system Python). It gets no
+    pip of its own: the tool's pip drives it (``pip --python``), which saves ~10 s per venv."""
     shutil.rmtree(path, ignore_errors=True)
-    run([sys.executable, "-m", "venv", str(path)], log, clean_env(), what="creating a venv")
+    run([sys.executable, "-m", "venv", "--without-pip", str(path)], log, clean_env(),
+        what="creating a venv")
     return path / "bin" / "python"
+
+
+def pip(python: Path) -> list[str]:
+    """The command that runs pip for the venv of ``python``."""
+    return [sys.executable, "-m", "pip", "--python", str(python)]
 
 
 def download(requirements: list[str], cache: Path, log: TextIO) -> None:
@@ -123,7 +130,7 @@ def install(python: Path, requirements: list[str], cache: Path, log: TextIO) -> 
     """Install pinned requirements from the cache, downloading into it first if needed."""
     if not requirements:
         return
-    offline = [str(python), "-m", "pip", "install", "--no-index", "--find-links",
+    offline = [*pip(python), "install", "--no-index", "--find-links",
                str(pip_cache(cache)), *requirements]
     try:
         run(offline, log, clean_env(), what="installing requirements from the cache")
@@ -135,5 +142,5 @@ def install(python: Path, requirements: list[str], cache: Path, log: TextIO) -> 
 def install_wheels(python: Path, wheels: list[Path], log: TextIO) -> None:
     """Install exactly these wheel files (no resolver, no index)."""
     if wheels:
-        run([str(python), "-m", "pip", "install", "--no-index", "--no-deps",
+        run([*pip(python), "install", "--no-index", "--no-deps",
              *(str(w) for w in wheels)], log, clean_env(), what="installing wheels")

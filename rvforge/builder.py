@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from . import buildenv, diagnose, patches, sources
+from . import buildenv, diagnose, openblas, patches, sources
 from .errors import BuildFailed
 from .log import info, step
 from .plan import Step
@@ -99,12 +99,12 @@ def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.Context, deps: list
         python = buildenv.create_venv(venv, log)
         buildenv.install(python, list(recipe.build_requires), ctx.cache, log)
         buildenv.install_wheels(python, deps, log)
-    env = buildenv.build_environment(recipe, ctx, tree, venv, epoch)
     if "openblas" in recipe.system:
-        _ensure_openblas_pc(ctx, env)
+        _ensure_openblas_pc(ctx)
+    env = buildenv.build_environment(recipe, ctx, tree, venv, epoch)
     out = work / "dist"
     out.mkdir()
-    args = [str(python), "-m", "pip", "wheel", "-v", "--no-build-isolation", "--no-deps", "--no-index",
+    args = [*buildenv.pip(python), "wheel", "-v", "--no-build-isolation", "--no-deps", "--no-index",
             "-w", str(out)]
     for setting in buildenv.config_settings(recipe, ctx.jobs):
         args += ["-C", setting]
@@ -116,11 +116,10 @@ def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.Context, deps: list
     return wheels[0], epoch
 
 
-def _ensure_openblas_pc(ctx: buildenv.Context, env: dict[str, str]) -> None:
-    """scipy's Meson finds OpenBLAS only through pkg-config: make sure it can."""
-    from . import openblas
-
-    openblas.ensure_pc(ctx.profile, ctx.sysroot, env)
+def _ensure_openblas_pc(ctx: buildenv.Context) -> None:
+    """scipy's Meson finds OpenBLAS only through pkg-config: make sure it can (writes the
+    tool's own openblas.pc when the distro ships none or a wrong one)."""
+    openblas.ensure_pc(ctx.profile, ctx.sysroot, buildenv.clean_env())
 
 
 def smoke_test(recipe: Recipe, wheel: Path, deps: list[Path], ctx: buildenv.Context,
