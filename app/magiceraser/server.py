@@ -123,20 +123,23 @@ def url_for_host(host: str, port: int) -> str:
 
 
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 7777) -> None:
-    """Run ``app`` under waitress until interrupted.
+    """Listen (OSError if the port is taken), print the URL, then serve until interrupted.
 
     Threads: the running inference, the waiting ones, and spare ones so health checks and
     503 answers never queue behind an inference."""
-    import waitress
+    from waitress.server import create_server
 
+    server = create_server(app, host=host, port=port, threads=app.config["MAX_WAITING"] + 3,
+                           max_request_body_size=2 * app.config["MAX_CONTENT_LENGTH"], ident="magiceraser")
     warning = exposure_warning(host)
     if warning:
         print(warning, file=sys.stderr)
     info = app.extensions["magiceraser"].engine.info()
-    print(f"MagicEraser on {url_for_host(host, port)} (engine {info.get('engine')}, model {info.get('model_path')})",
-          flush=True)
+    print(f"MagicEraser on {url_for_host(host, port)} "
+          f"(engine {info.get('engine')}, model {info.get('model_path') or 'none'})", flush=True)
     if info.get("model_missing_hint"):
         print(info["model_missing_hint"], file=sys.stderr, flush=True)
-    waitress.serve(app, host=host, port=port, threads=app.config["MAX_WAITING"] + 3,
-                   max_request_body_size=2 * app.config["MAX_CONTENT_LENGTH"], ident="magiceraser",
-                   _quiet=True)
+    try:
+        server.run()
+    finally:
+        server.close()
