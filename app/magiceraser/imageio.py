@@ -193,6 +193,17 @@ def _metadata(source: Image.Image, upright: Image.Image) -> dict:
     return params
 
 
+def _webp_is_lossless(data: bytes) -> bool:
+    """True when the RIFF container holds a VP8L (lossless) bitstream; ICC/EXIF chunks may precede it."""
+    offset = 12
+    while offset + 8 <= len(data):
+        fourcc, size = data[offset:offset + 4], int.from_bytes(data[offset + 4:offset + 8], "little")
+        if fourcc in (b"VP8L", b"VP8 "):
+            return fourcc == b"VP8L"
+        offset += 8 + size + (size & 1)
+    return False
+
+
 def _format_params(source: Image.Image, data: bytes) -> dict:
     """Encoder settings that reproduce the input's own compression choices."""
     fmt = source.format
@@ -205,7 +216,7 @@ def _format_params(source: Image.Image, data: bytes) -> dict:
             params["progressive"] = True
         return params
     if fmt == "WEBP":
-        return {"lossless": True} if b"VP8L" in data[:64] else {"quality": 95}
+        return {"lossless": True} if _webp_is_lossless(data) else {"quality": 95}
     if fmt == "TIFF":
         compression = source.info.get("compression")
         return {"compression": compression} if compression and compression != "raw" else {}

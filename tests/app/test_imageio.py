@@ -16,6 +16,7 @@ from magiceraser.imageio import (ImageTooLarge, MaskError, UndecodableImage, Uns
 
 PHOTO = data.astronaut()[100:196, 180:308]          # 96x128 RGB
 GRAY = data.camera()[200:296, 150:278]              # 96x128 uint8
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def _bytes(im: Image.Image, fmt: str, **params) -> bytes:
@@ -44,7 +45,7 @@ def _reopen(raw: bytes) -> Image.Image:
 
 
 @pytest.mark.parametrize("fmt,params", [("PNG", {}), ("BMP", {}), ("TIFF", {"compression": "tiff_lzw"}),
-                                        ("WEBP", {"lossless": True})])
+                                        ("WEBP", {"lossless": True, "icc_profile": SRGB})])
 def test_lossless_rgb_changes_only_masked_pixels(fmt, params):
     mask = _mask()
     raw = _bytes(Image.fromarray(PHOTO), fmt, **params)
@@ -59,7 +60,7 @@ def test_lossless_rgb_changes_only_masked_pixels(fmt, params):
 
 
 def test_jpeg_keeps_quality_tables_exif_and_icc():
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = SRGB
     exif = Image.Exif()
     exif[0x010F] = "RVBook"
     raw = _bytes(Image.fromarray(PHOTO), "JPEG", quality=90, icc_profile=icc, exif=exif.tobytes())
