@@ -177,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     erase_cmd.set_defaults(func=cmd_erase)
 
     serve_cmd = sub.add_parser("serve", help="run the web UI and HTTP API")
-    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve_cmd.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default 127.0.0.1: this machine only)")
     serve_cmd.add_argument("--port", type=int, default=7777, help="port (default 7777, what the 2024 client expects)")
     serve_cmd.add_argument("--max-waiting", type=int, default=2, help="requests allowed to wait before 503 (default 2)")
     serve_cmd.add_argument("--max-request-mb", type=float, default=100,

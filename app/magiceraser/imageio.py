@@ -68,7 +68,8 @@ def _open(data: bytes, what: str, max_pixels: int) -> Image.Image:
     if im.format not in SUPPORTED_FORMATS:
         raise UnsupportedImage(f"{what} format {im.format} is not supported; use one of {', '.join(SUPPORTED_FORMATS)}")
     if getattr(im, "n_frames", 1) > 1:
-        raise UnsupportedImage(f"{what} is animated or multi-page ({im.n_frames} frames); save one frame as PNG or JPEG")
+        raise UnsupportedImage(f"{what} is animated or multi-page ({im.n_frames} frames); "
+                               "save one frame as PNG or JPEG")
     try:
         im.load()
     except (OSError, ValueError, SyntaxError) as exc:
