@@ -65,8 +65,10 @@ def photos(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("photos")
     astronaut = Image.fromarray(data.astronaut())
     paths = {"png": folder / "astronaut.png", "jpeg": folder / "astronaut.jpg", "cat": folder / "chelsea.png",
-             "rotated": folder / "phone.jpg", "too_large": folder / "wide.png"}
-    astronaut.save(paths["png"])
+             "rotated": folder / "phone.jpg", "too_large": folder / "wide.png",
+             "bmp": folder / "astronaut.bmp", "webp": folder / "astronaut.webp"}
+    for kind in ("png", "bmp", "webp"):
+        astronaut.save(paths[kind])
     exif = Image.Exif()
     exif[EXIF_MAKE] = "MagicEraser test camera"
     astronaut.save(paths["jpeg"], quality=90, exif=exif)

@@ -83,6 +83,26 @@ def test_jpeg_download_keeps_format_size_and_exif(editor, photos):
     assert image.getexif().get(EXIF_MAKE) == "MagicEraser test camera"
 
 
+@pytest.mark.parametrize("kind, name, fmt", [("bmp", "astronaut_erased.bmp", "BMP"),
+                                             ("webp", "astronaut_erased.webp", "WEBP")])
+def test_edits_accumulate_and_the_format_is_kept(editor, photos, kind, name, fmt):
+    _, original = decode(photos[kind].read_bytes())
+    editor.open(photos[kind])
+    first, second = [(60.0, 60.0), (120.0, 60.0)], [(400.0, 400.0), (460.0, 400.0)]
+    editor.drag(first)
+    editor.erase()
+    assert editor.state()["ops"] == 0, "the mask clears once the result is in"
+    editor.drag(second)
+    editor.erase()
+    assert editor.error_text() is None
+    saved_as, data = editor.download(use_shortcut=True)
+    image, pixels = decode(data)
+    assert (saved_as, image.format, image.size) == (name, fmt, (512, 512))
+    for (x, y), _ in (first, second):
+        patch = (slice(int(y) - 3, int(y) + 3), slice(int(x) + 20, int(x) + 40))
+        assert (pixels[patch] != original[patch]).any(), f"the erase at {x:.0f},{y:.0f} is missing"
+
+
 def test_rotated_phone_photo_is_masked_and_erased_upright(editor, photos):
     """EXIF orientation 6: the page shows (and masks) the photo upright; the server must agree."""
     editor.open(photos["rotated"])
@@ -94,7 +114,7 @@ def test_rotated_phone_photo_is_masked_and_erased_upright(editor, photos):
     assert image.size == (300, 451)
 
 
-def test_mask_stays_aligned_when_zoomed(editor, photos):
+def test_mask_stays_aligned_when_zoomed_and_panned(editor, photos):
     editor.open(photos["cat"])
     fitted = editor.state()["scale"]
     editor.page.mouse.move(*editor.to_page(300, 150))
@@ -109,6 +129,21 @@ def test_mask_stays_aligned_when_zoomed(editor, photos):
     centre = ((box["x0"] + box["x1"]) / 2, (box["y0"] + box["y1"]) / 2)
     assert centre == pytest.approx((300, 150), abs=1.5)
     assert box["x1"] - box["x0"] == pytest.approx(editor.state()["brushSize"], abs=2)
+    at = editor.to_page(300, 150)
+    editor.page.keyboard.down("Space")
+    editor.page.mouse.move(*at)
+    editor.page.mouse.down()
+    editor.page.mouse.move(at[0] - 100, at[1] - 50, steps=4)
+    editor.page.mouse.up()
+    editor.page.keyboard.up("Space")
+    moved = editor.to_page(300, 150)
+    assert moved == pytest.approx((at[0] - 100, at[1] - 50), abs=1)
+    editor.page.mouse.move(*moved)
+    editor.page.mouse.down(button="middle")
+    editor.page.mouse.move(*at, steps=4)
+    editor.page.mouse.up(button="middle")
+    assert editor.to_page(300, 150) == pytest.approx(at, abs=1)
+    assert editor.state()["ops"] == 1, "panning must not paint"
     editor.page.click('[data-action="fit"]')
     assert editor.state()["scale"] == pytest.approx(fitted)
 

@@ -2,7 +2,7 @@
 
 import { ApiError, inpaint } from "./api.js";
 import { History } from "./history.js";
-import { Mask } from "./mask.js";
+import { MASK_COLOR, Mask } from "./mask.js";
 import { PhotoError, erasedName, loadPhoto, saveBlob } from "./photo.js";
 import { Renderer } from "./renderer.js";
 import { Progress, formatSeconds, toast } from "./ui.js";
@@ -355,8 +355,10 @@ export class Editor {
     ctx.beginPath();
     for (let i = 0; i < points.length; i += 2) ctx.lineTo(...this.viewport.toScreen(points[i], points[i + 1]));
     ctx.closePath();
-    ctx.fillStyle = "rgb(255 61 127 / .25)";
+    ctx.fillStyle = MASK_COLOR;
+    ctx.globalAlpha = 0.25;
     ctx.fill();
+    ctx.globalAlpha = 1;
     outline(ctx, []);
   }
 

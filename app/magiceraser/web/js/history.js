@@ -44,9 +44,4 @@ export class History {
     if (this.canRedo()) this.index++;
     return this.current;
   }
-
-  /** Photos some state still refers to (the others' bitmaps can be released). */
-  photosInUse() {
-    return new Set(this.states.map((s) => s.photo));
-  }
 }

@@ -100,7 +100,7 @@ export class Mask {
   }
 }
 
-export function polygonPath(points) {
+function polygonPath(points) {
   const path = new Path2D();
   path.moveTo(points[0], points[1]);
   for (let i = 2; i < points.length; i += 2) path.lineTo(points[i], points[i + 1]);

@@ -23,7 +23,7 @@ export class PhotoError extends Error {}
 let loaded = 0;
 
 /** Which supported format a blob is in, or null. */
-export async function sniffFormat(blob) {
+async function sniffFormat(blob) {
   const head = new Uint8Array(await blob.slice(0, 12).arrayBuffer());
   return SIGNATURES.find((sig) => sig.test(head)) ?? null;
 }
