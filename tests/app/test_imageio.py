@@ -112,6 +112,15 @@ def test_rgba_keeps_alpha_everywhere():
     assert np.array_equal(out[mask][:, :3], 255 - PHOTO[mask])
 
 
+def test_grayscale_with_alpha_keeps_both():
+    la = np.dstack([GRAY, np.full_like(GRAY, 128)])
+    mask = _mask()
+    out = np.asarray(_reopen(_erase_like_engine(_bytes(Image.fromarray(la, "LA"), "PNG"), mask)[0]))
+    assert out.shape == (96, 128, 2)
+    assert np.array_equal(out[..., 1], la[..., 1]) and np.array_equal(out[~mask], la[~mask])
+    assert np.array_equal(out[mask][:, 0], 255 - GRAY[mask])
+
+
 def test_grayscale_stays_grayscale():
     mask = _mask()
     raw = _bytes(Image.fromarray(GRAY), "PNG")
