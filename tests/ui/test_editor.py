@@ -110,6 +110,14 @@ def test_rotated_phone_photo_is_masked_and_erased_upright(editor, photos):
     editor.drag([(150.0, 300.0), (160.0, 320.0)])
     editor.erase()
     assert editor.error_text() is None
+
+    asked = []
+    editor.page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    editor.page.set_input_files("#file-input", str(photos["cat"]))
+    editor.page.wait_for_timeout(300)
+    assert asked and "phone.jpg" in asked[0], "opening another photo warns about the undownloaded result"
+    assert editor.page.inner_text("#status-file") == "phone.jpg"
+
     image, _ = decode(editor.download(use_shortcut=True)[1])
     assert image.size == (300, 451)
 

@@ -77,13 +77,18 @@ def test_invert_clear_and_undo_of_mask_tools(editor, photos):
     assert editor.page.evaluate(coverage)["count"] < 451 * 300
 
 
-def test_holding_c_shows_the_original(editor, photos):
+def test_holding_c_or_the_compare_button_shows_the_original(editor, photos):
     editor.open(photos["cat"])
     badge = editor.page.locator("#compare-badge")
     editor.page.keyboard.down("c")
     assert badge.is_visible()
     assert editor.page.get_attribute("body", "data-comparing") == "true"
     editor.page.keyboard.up("c")
+    assert not badge.is_visible()
+    editor.page.focus('[data-action="compare"]')
+    editor.page.keyboard.down("Enter")
+    assert badge.is_visible(), "the Compare button can be held from the keyboard too"
+    editor.page.keyboard.up("Enter")
     assert not badge.is_visible()
 
 

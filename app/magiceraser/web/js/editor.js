@@ -44,6 +44,10 @@ export class Editor {
       toast("Wait for the running erase to finish (or cancel it) before opening another photo.");
       return;
     }
+    if (this.hasUnsavedResult()
+        && !window.confirm(`Open ${name}? The erased ${this.history.original.name} has not been downloaded.`)) {
+      return;
+    }
     let photo;
     try {
       setMessage(`Opening ${name}…`);

@@ -42,8 +42,11 @@ function wireButtons() {
     if (keys) button.title = `${name} (${keys})`;
     if (action === "compare") {
       const release = () => editor.hold("compare", false);
+      const isPress = (e) => e.key === " " || e.key === "Enter";
       button.addEventListener("pointerdown", () => editor.hold("compare", true));
-      ["pointerup", "pointerleave", "pointercancel"].forEach((t) => button.addEventListener(t, release));
+      ["pointerup", "pointerleave", "pointercancel", "blur"].forEach((t) => button.addEventListener(t, release));
+      button.addEventListener("keydown", (e) => { if (isPress(e)) editor.hold("compare", true); });
+      button.addEventListener("keyup", (e) => { if (isPress(e)) release(); });
     } else {
       button.addEventListener("click", () => perform(action));
     }
