@@ -4,7 +4,8 @@ torch builds without oneDNN (all riscv64 builds) run Conv2d through an im2col bu
 C_in*k*k floats per output pixel: the last 7x7 conv of LaMa alone needs 26 GB at 1920x1080.
 Cutting the output into bands of rows, each computed from exactly the input rows it depends on
 (halo included, reflect padding applied only at the real image edge), gives the same result as
-the untiled op while the buffer never exceeds ``budget`` bytes.
+the untiled op while the buffer never exceeds ``budget`` bytes. Convs with fewer outputs than
+inputs (the 7x7 head) skip im2col altogether: one GEMM to per-tap maps, then shifted sums.
 """
 
 from __future__ import annotations
@@ -33,20 +34,23 @@ class Tiling:
         weight, bias = conv.weight, conv.bias
         stride, k = conv.stride[0], weight.shape[-1]
         n, c_in, h, w = x.shape
+        c_out = weight.shape[0]
         h_out = (h + 2 * padding - k) // stride + 1
         w_out = (w + 2 * padding - k) // stride + 1
         mode = "reflect" if reflect else "constant"
-        band = self.rows_per_band(c_in * k * k * w_out * x.element_size() * n, h_out)
-        if band >= h_out or k == 1:
+        shift_sum = self.budget is not None and stride == 1 and k > 1 and c_out < c_in
+        per_pixel = (c_out if shift_sum else c_in) * k * k * x.element_size() * n
+        band = self.rows_per_band(per_pixel * (w + 2 * padding), h_out)
+        if (band >= h_out and not shift_sum) or k == 1:
             padded = F.pad(x, (padding,) * 4, mode=mode) if padding else x
             return F.conv2d(padded, weight, bias, stride)
-        out = x.new_empty((n, weight.shape[0], h_out, w_out))
+        out = x.new_empty((n, c_out, h_out, w_out))
         for o0 in range(0, h_out, band):
             o1 = min(h_out, o0 + band)
             start, stop = o0 * stride - padding, (o1 - 1) * stride + k - padding
             top, bottom = max(0, -start), max(0, stop - h)
             piece = F.pad(x[:, :, max(0, start):min(h, stop)], (padding, padding, top, bottom), mode=mode)
-            out[:, :, o0:o1] = F.conv2d(piece, weight, bias, stride)
+            out[:, :, o0:o1] = _shift_sum_conv(piece, weight, bias) if shift_sum else F.conv2d(piece, weight, bias, stride)
         return out
 
     def conv_transpose2d(self, x: torch.Tensor, conv: torch.nn.ConvTranspose2d) -> torch.Tensor:
@@ -74,3 +78,23 @@ class Tiling:
         if bias is not None:
             out += bias.view(1, -1, 1, 1)
         return out
+
+
+def _shift_sum_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """Stride-1 valid conv as one GEMM to C_out*k*k maps, then k*k shifted sums.
+
+    When C_out < C_in (LaMa's 64->3 7x7 head) the intermediate is C_out*k*k floats per pixel
+    instead of im2col's C_in*k*k: 21x less memory traffic for the head, same multiply count."""
+    n, c_in, h, w = x.shape
+    c_out, _, kh, kw = weight.shape
+    taps = weight.permute(2, 3, 0, 1).reshape(kh * kw * c_out, c_in)
+    maps = torch.matmul(taps, x.reshape(n, c_in, h * w)).view(n, kh, kw, c_out, h, w)
+    h_out, w_out = h - kh + 1, w - kw + 1
+    out = maps[:, 0, 0, :, :h_out, :w_out].clone()
+    for dy in range(kh):
+        for dx in range(kw):
+            if dy or dx:
+                out += maps[:, dy, dx, :, dy:dy + h_out, dx:dx + w_out]
+    if bias is not None:
+        out += bias.view(1, -1, 1, 1)
+    return out

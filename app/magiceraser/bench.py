@@ -1,0 +1,245 @@
+"""``magiceraser bench``: the 2024 MagicEraser method versus this engine, wall time and peak RSS.
+
+Every configuration runs in its own child process; its peak RSS comes from os.wait4's rusage for
+that child alone. The model is the big-lama architecture with random weights (speed and memory do
+not depend on the weights), the photos are scikit-image samples upscaled to the benchmark size
+with an object-sized (~200x150) elliptical mask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+SECTION = "## Eraser engine"
+PHOTOS = ("astronaut", "coffee", "chelsea")
+LEGACY_BYTES_PER_PIXEL = 64 * 49 * 4  # im2col of the last 7x7 conv without oneDNN
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark configuration (run in a child process)."""
+
+    method: str  # "2024" (whole image, 1 thread, no HD strategy) | "engine" (defaults) | "full-frame" (tiled)
+    width: int
+    height: int
+    mkldnn: bool
+    repeats: int = 3
+    warm_up: bool = True
+    photo: str = "coffee"
+
+    @property
+    def label(self) -> str:
+        return {"2024": "2024 method (whole image, 1 thread)", "engine": "this engine (crop, all threads)",
+                "full-frame": "this engine, full frame (original, tiled)"}[self.method]
+
+
+@dataclass
+class Outcome:
+    case: Case
+    seconds: list[float]
+    peak_rss_mb: float | None
+    note: str = ""
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.seconds) if self.seconds else None
+
+
+def photo(name: str, width: int, height: int) -> np.ndarray:
+    """A real photo (scikit-image sample) resized to width x height, RGB uint8."""
+    from PIL import Image
+    from skimage import data
+
+    return np.asarray(Image.fromarray(getattr(data, name)()).convert("RGB").resize((width, height),
+                                                                                   Image.Resampling.BICUBIC))
+
+
+def object_mask(width: int, height: int, size: tuple[int, int] = (200, 150)) -> np.ndarray:
+    """An ellipse of ``size`` (w, h) a little right of and below the centre: one object to erase."""
+    yy, xx = np.mgrid[:height, :width]
+    cx, cy = width * 0.55, height * 0.6
+    return ((xx - cx) / (size[0] / 2)) ** 2 + ((yy - cy) / (size[1] / 2)) ** 2 <= 1
+
+
+def _worker(case: Case) -> dict:
+    from . import threads
+
+    count = 1 if case.method == "2024" else None
+    threads.prepare_environment(count)
+    if case.method == "2024":
+        os.environ["OMP_NUM_THREADS"] = "1"  # what the 2024 project forced
+    import torch
+
+    from .lama.config import BIG_LAMA
+    from .lama.ffc import FFCResNetGenerator
+    from .lama.pipeline import generator_predictor
+    from .lama.runner import LamaEngine, tiling_for
+    from .strategy import InpaintOptions
+    from .tiling import Tiling
+
+    torch.manual_seed(0)
+    torch.backends.mkldnn.enabled = case.mkldnn
+    used = threads.configure(count)["threads"]
+    tiling = Tiling(None) if case.method == "2024" else tiling_for(case.mkldnn)
+    model = FFCResNetGenerator(BIG_LAMA, tiling).eval().requires_grad_(False)
+    engine = LamaEngine(generator_predictor(model), Path("random big-lama"), None, used, case.mkldnn)
+    options = InpaintOptions() if case.method == "engine" else InpaintOptions(strategy="original")
+    rgb, mask = photo(case.photo, case.width, case.height), object_mask(case.width, case.height)
+    if case.warm_up:
+        engine.inpaint(rgb, mask, options)
+    seconds = []
+    for _ in range(case.repeats):
+        start = time.perf_counter()
+        result = engine.inpaint(rgb, mask, options)
+        seconds.append(time.perf_counter() - start)
+    assert np.array_equal(result[~mask], rgb[~mask])
+    return {"seconds": seconds, "threads": used}
+
+
+def run_case(case: Case) -> Outcome:
+    """Run ``case`` in a fresh interpreter; peak RSS is that child's own ru_maxrss (os.wait4)."""
+    cmd = [sys.executable, "-m", "magiceraser.bench", "--worker", json.dumps(asdict(case))]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    peak = usage.ru_maxrss / 1024
+    if proc.returncode:
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {proc.returncode}"
+        return Outcome(case, [], peak, f"failed: {last}")
+    return Outcome(case, json.loads(stdout.strip().splitlines()[-1])["seconds"], peak)
+
+
+def _total_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def legacy_skip_reason(case: Case) -> str | None:
+    """The 2024 method without oneDNN needs the whole-image im2col buffer; skip it when RAM cannot hold it."""
+    if case.method != "2024" or case.mkldnn:
+        return None
+    h, w = -(-case.height // 8) * 8, -(-case.width // 8) * 8
+    need = LEGACY_BYTES_PER_PIXEL * h * w
+    if need > 0.6 * _total_memory_bytes():
+        return f"needs ~{need / 1e9:.0f} GB (im2col), not run"
+    return None
+
+
+def plan_cases(sizes: list[tuple[int, int]], mkldnn_modes: list[bool], repeats: int) -> list[Case]:
+    """2024 method and this engine for each size and oneDNN mode, plus one full-frame run (largest size)."""
+    cases = []
+    for mkldnn in mkldnn_modes:
+        for width, height in sizes:
+            cases.append(Case("2024", width, height, mkldnn, repeats))
+            cases.append(Case("engine", width, height, mkldnn, repeats))
+    width, height = max(sizes, key=lambda s: s[0] * s[1])
+    cases.append(Case("full-frame", width, height, False, 1, warm_up=False))
+    return cases
+
+
+def _fmt_seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def render(outcomes: list[Outcome], command: str) -> str:
+    """The ``## Eraser engine`` markdown section."""
+    host = f"{platform.machine()}, {os.cpu_count()} cores, {_total_memory_bytes() / 2**30:.0f} GB RAM"
+    import torch
+
+    lines = [SECTION, "",
+             f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Machine: {host}, "
+             f"{platform.platform()}, torch {torch.__version__}. Command: `{command}`.", "",
+             "big-lama architecture with random weights; photo: scikit-image `coffee` resized to the size; "
+             "mask: one 200x150 ellipse. Time = median of the timed runs after one warm-up run "
+             "(each configuration in its own process); peak RSS = that process's ru_maxrss.", "",
+             "| oneDNN | size | method | runs | median s | peak RSS MB | speed-up vs 2024 |",
+             "|---|---|---|---|---|---|---|"]
+    legacy = {(o.case.width, o.case.height, o.case.mkldnn): o.median for o in outcomes if o.case.method == "2024"}
+    for o in outcomes:
+        c = o.case
+        base = legacy.get((c.width, c.height, c.mkldnn))
+        speedup = f"{base / o.median:.1f}x" if base and o.median and c.method != "2024" else ""
+        rss = f"{o.peak_rss_mb:.0f}" if o.peak_rss_mb is not None else "-"
+        median = o.note or _fmt_seconds(o.median)
+        runs = len(o.seconds) or "-"
+        lines.append(f"| {'on' if c.mkldnn else 'off'} | {c.width}x{c.height} | {c.label} | {runs} | {median} "
+                     f"| {rss} | {speedup} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace (or append) the ``## Eraser engine`` section of a shared markdown file, keeping the rest."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start = text.find(SECTION + "\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(SECTION))
+        rest = "\n" + text[end + 1:] if end >= 0 else ""
+        text = text[:start] + section + rest
+    path.write_text(text)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1280x720, not {text!r}") from None
+    if width < 64 or height < 64:
+        raise argparse.ArgumentTypeError(f"size {text} is too small (at least 64x64)")
+    return width, height
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="magiceraser bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=lambda s: [_size(p) for p in s.split(",")],
+                        default=[(1280, 720), (1920, 1080)], help="comma-separated WxH (default 1280x720,1920x1080)")
+    parser.add_argument("--mkldnn", choices=["on", "off", "both"], default="both", help="oneDNN modes to run")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per configuration (median reported)")
+    parser.add_argument("--quick", action="store_true", help="one small size (640x360), one run, oneDNN off")
+    parser.add_argument("--output", type=Path, help="markdown file whose '## Eraser engine' section is replaced")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(_worker(Case(**json.loads(args.worker)))), flush=True)
+        return 0
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.mkldnn]
+    sizes, repeats = args.sizes, max(1, args.repeats)
+    if args.quick:
+        sizes, repeats, modes = [(640, 360)], 1, [False]
+    outcomes = []
+    for case in plan_cases(sizes, modes, repeats):
+        reason = legacy_skip_reason(case)
+        outcome = Outcome(case, [], None, reason) if reason else run_case(case)
+        outcomes.append(outcome)
+        print(f"{case.label:45s} {case.width}x{case.height} oneDNN {'on ' if case.mkldnn else 'off'} "
+              f"{outcome.note or _fmt_seconds(outcome.median) + ' s'}  peak "
+              f"{'-' if outcome.peak_rss_mb is None else f'{outcome.peak_rss_mb:.0f} MB'}", flush=True)
+    command = "magiceraser bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    section = render(outcomes, command.strip())
+    if args.output:
+        write_section(args.output, section)
+        print(f"wrote {SECTION[3:]!r} to {args.output}")
+    else:
+        print(section)
+    return 0 if all(not o.note.startswith("failed") for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

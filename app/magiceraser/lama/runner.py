@@ -1,0 +1,120 @@
+"""LamaEngine: the big-lama model behind the Engine interface (loaded once, warmed up, thread-safe)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import zipfile
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import strategy
+from ..strategy import InpaintOptions
+from ..threads import configure, release_memory
+from ..tiling import DEFAULT_BUDGET, Tiling
+from .errors import ModelError
+from .jit import load_jit
+from .loader import checkpoint_paths, load_generator
+from .pipeline import Predictor, generator_predictor, inpaint_uint8
+
+WARM_UP_SIZE = 256
+
+
+def is_torchscript(path: Path) -> bool:
+    """TorchScript archives hold code/ and constants.pkl; torch.save checkpoints only data.pkl."""
+    if path.is_dir():
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("constants.pkl") or "/code/" in name for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ModelError(path, f"not a readable model file (truncated download or wrong file?): {exc}; "
+                         "expected a big-lama directory, its models/best.ckpt or big-lama.pt",
+                         hint="download it again with `invoke fetch-model`") from None
+
+
+def tiling_for(mkldnn: bool) -> Tiling:
+    """oneDNN convolves without im2col; every other CPU path needs banded convs to bound memory."""
+    onednn = mkldnn and torch.backends.mkldnn.is_available()
+    return Tiling(None if onednn else DEFAULT_BUDGET)
+
+
+class LamaEngine:
+    """Engine protocol implementation running big-lama (checkpoint or TorchScript)."""
+
+    name = "lama"
+
+    def __init__(self, predict: Predictor, model_path: Path, weights_file: Path | None, threads: int,
+                 mkldnn: bool) -> None:
+        self._predict = predict
+        self.model_path = model_path
+        self.weights_file = weights_file
+        self.threads = threads
+        self.mkldnn = mkldnn
+        self.pixels_per_second: float | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: str | Path, threads: int | None = None, mkldnn: bool = True, warm_up: bool = True,
+             trusted: bool = False) -> "LamaEngine":
+        """Load ``path`` (big-lama dir, best.ckpt or TorchScript .pt), set threads/oneDNN, warm up."""
+        path = Path(path)
+        torch.backends.mkldnn.enabled = mkldnn
+        count = configure(threads)["threads"]
+        onednn = mkldnn and torch.backends.mkldnn.is_available()
+        if is_torchscript(path):
+            predict, weights = load_jit(path), path
+        else:
+            weights = checkpoint_paths(path)[1]
+            predict = generator_predictor(load_generator(path, tiling_for(mkldnn), trusted=trusted))
+        engine = cls(predict, path, weights, count, onednn)
+        if warm_up:
+            engine.warm_up()
+        return engine
+
+    def _window(self, rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return inpaint_uint8(self._predict, rgb, mask)
+
+    def inpaint(self, rgb: np.ndarray, mask: np.ndarray, options: InpaintOptions | None = None) -> np.ndarray:
+        """rgb (H,W,3) uint8, mask (H,W) bool -> (H,W,3) uint8; unmasked pixels are bit-identical."""
+        from ..engine import check_inputs
+
+        mask = check_inputs(rgb, mask)
+        with self._lock:
+            try:
+                return strategy.run(self._window, rgb, mask, options or InpaintOptions())
+            finally:
+                release_memory()
+
+    def warm_up(self, size: int = WARM_UP_SIZE) -> float:
+        """Run twice on a synthetic image (first-call allocations), record pixels/second of the second."""
+        rng = np.random.default_rng(0)
+        rgb = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        mask = np.zeros((size, size), bool)
+        mask[size // 4: size // 2, size // 4: size // 2] = True
+        options = InpaintOptions(strategy="original")
+        self.inpaint(rgb, mask, options)
+        start = time.perf_counter()
+        self.inpaint(rgb, mask, options)
+        self.pixels_per_second = size * size / max(time.perf_counter() - start, 1e-9)
+        return self.pixels_per_second
+
+    @cached_property
+    def model_digest(self) -> str | None:
+        """sha256 of the weights file (computed once, on first use)."""
+        if self.weights_file is None:
+            return None
+        digest = hashlib.sha256()
+        with open(self.weights_file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return "sha256:" + digest.hexdigest()
+
+    def info(self) -> dict:
+        return {"engine": self.name, "model_path": str(self.model_path), "model_digest": self.model_digest,
+                "model_missing_hint": None, "torch_version": torch.__version__, "threads": self.threads,
+                "mkldnn": self.mkldnn, "pixels_per_second": self.pixels_per_second}
