@@ -76,8 +76,9 @@ def _check_system_torch(python: str) -> None:
                                "--torch wheelhouse / --torch wheel:PATH")
 
 
-def plan_install(s: Settings, interp: wheeltags.Interpreter) -> list[str]:
-    """Check the wheelhouse and torch provider; return the pip requirements. Changes nothing."""
+def plan_install(s: Settings, interp: wheeltags.Interpreter) -> Path | None:
+    """Check the wheelhouse and torch provider; return the torch wheel to unpack (None: the
+    system's torch). Changes nothing."""
     wheelhouse = Path(os.path.expanduser(s.wheelhouse))
     wheels = sorted(wheelhouse.glob("*.whl")) if wheelhouse.is_dir() else []
     if not any(w.name.startswith("magiceraser-") for w in wheels):
@@ -86,17 +87,20 @@ def plan_install(s: Settings, interp: wheeltags.Interpreter) -> list[str]:
                                "after invoke build-wheels")
     torch_file = _torch_wheel_file(s.torch)
     if s.torch == "wheelhouse":
-        if not any(w.name.startswith("torch-") for w in wheels):
+        torches = [w for w in wheels if w.name.startswith("torch-")]
+        if not torches:
             raise DeployError(f"torch provider 'wheelhouse': no torch wheel in {wheelhouse}",
                               hint="run invoke build-wheels --only torch, or deploy with "
                                    "--torch system / --torch wheel:PATH")
+        fitting = [w for w in torches if wheeltags.compatible(wheeltags.parse_wheel_name(w), interp)]
+        torch_file = fitting[-1] if fitting else torches[-1]
     elif s.torch == "system":
         _check_system_torch(s.python)
     elif torch_file is None:
         raise DeployError(f"unknown torch provider '{s.torch}'", hint=f"use one of {', '.join(TORCH_PROVIDERS)}")
-    checked = [w for w in wheels if s.torch == "wheelhouse" or not w.name.startswith("torch-")]
-    wheeltags.check_wheels(checked + ([torch_file] if torch_file else []), interp)
-    return ([str(torch_file)] if torch_file else []) + ["magiceraser"]
+    others = [w for w in wheels if not w.name.startswith("torch-")]
+    wheeltags.check_wheels(others + ([torch_file] if torch_file else []), interp)
+    return torch_file
 
 
 def _free_port() -> int:
@@ -171,18 +175,22 @@ def deploy(s: Settings) -> Path:
     layout = s.layout
     with step("check the wheelhouse against the target's Python"):
         interp = wheeltags.probe(s.python)
-        requirements = plan_install(s, interp)
+        torch_wheel = plan_install(s, interp)
         info(f"    python {interp.major}.{interp.minor} ({interp.machine}) at {interp.executable}; "
              f"torch from {s.torch}")
     release = rel.new_release(layout)
     try:
         with step(f"create release {release.name} (offline install)"):
             venv_python = rel.create_venv(s.python, release / "venv", s.torch == "system")
-            rel.install_offline(venv_python, Path(os.path.expanduser(s.wheelhouse)), requirements)
+            layer = rel.torch_layer(layout, venv_python, torch_wheel) if torch_wheel else None
+            if layer:
+                rel.attach_layer(venv_python, layer)
+            rel.install_offline(venv_python, Path(os.path.expanduser(s.wheelhouse)), ["magiceraser"])
             svc.write_run_script(release, s.service)
         with step("health-check the new release on a spare port"):
             staged_check(layout, release, s.health_timeout)
-        rel.write_info(release, _release_info(s, interp, venv_python))
+        rel.write_info(release, {**_release_info(s, interp, venv_python),
+                                 "torch_layer": layer.name if layer else None})
     except BaseException:
         shutil.rmtree(release, ignore_errors=True)
         raise

@@ -3,6 +3,7 @@
     PREFIX/releases/<id>/venv          offline-installed app + deps
     PREFIX/releases/<id>/bin/run-service, service.env, release.json
     PREFIX/current -> releases/<id>    switched with rename(2), never half-written
+    PREFIX/layers/torch-<sha>/          torch unpacked once per wheel, shared by releases via a .pth
     PREFIX/run/, PREFIX/log/            pid file and service log (outside every release)
 
 Standard library only: this module runs on the target.
@@ -10,6 +11,7 @@ Standard library only: this module runs on the target.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -32,6 +34,10 @@ class Layout:
     @property
     def current(self) -> Path:
         return self.prefix / "current"
+
+    @property
+    def layers(self) -> Path:
+        return self.prefix / "layers"
 
     @property
     def bin(self) -> Path:
@@ -99,11 +105,17 @@ def switch_current(layout: Layout, release: Path) -> None:
 
 
 def prune(layout: Layout, keep: int) -> list[Path]:
-    """Delete the oldest releases beyond ``keep``; the current one is always kept."""
+    """Delete the oldest releases beyond ``keep`` (never the current one), then every torch
+    layer no remaining release uses."""
     current = current_release(layout)
     doomed = [r for r in releases(layout)[: -max(keep, 1)] if r != current]
     for release in doomed:
         shutil.rmtree(release, ignore_errors=True)
+    used = {read_info(r).get("torch_layer") for r in releases(layout)}
+    if layout.layers.is_dir():
+        for layer in layout.layers.iterdir():
+            if layer.name not in used and not layer.name.endswith(".partial"):
+                shutil.rmtree(layer, ignore_errors=True)
     return doomed
 
 
@@ -145,6 +157,39 @@ def create_venv(python: str, venv: Path, system_site_packages: bool) -> Path:
 
 
 def install_offline(venv_python: Path, wheelhouse: Path, requirements: list[str]) -> None:
-    """``pip install --no-index --find-links WHEELHOUSE``: the wheelhouse is the only source."""
+    """``pip install --no-index --find-links WHEELHOUSE``: the wheelhouse is the only source.
+    (No byte-compiling: modules compile on first import, once, into the release.)"""
     _run([str(venv_python), "-m", "pip", "install", "--no-index", "--find-links", str(wheelhouse),
-          "--no-cache-dir", *requirements], "offline install from the wheelhouse", env=offline_pip_env())
+          "--no-cache-dir", "--no-compile", *requirements], "offline install from the wheelhouse",
+         env=offline_pip_env())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def torch_layer(layout: Layout, venv_python: Path, wheel: Path) -> Path:
+    """torch unpacked once per wheel (by content) under PREFIX/layers: an upgrade that keeps the
+    same torch skips writing its ~700 MB again."""
+    layer = layout.layers / f"torch-{_sha256(wheel)[:16]}"
+    if (layer / ".complete").is_file():
+        return layer
+    partial = layer.with_name(layer.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    _run([str(venv_python), "-m", "pip", "install", "--no-index", "--no-deps", "--no-compile",
+          "--target", str(partial), str(wheel)], f"unpacking {wheel.name}", env=offline_pip_env())
+    (partial / ".complete").touch()
+    shutil.rmtree(layer, ignore_errors=True)
+    os.replace(partial, layer)
+    return layer
+
+
+def attach_layer(venv_python: Path, layer: Path) -> None:
+    """A .pth in the venv puts the layer on sys.path: pip sees torch installed, imports find it."""
+    purelib = subprocess.run([str(venv_python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    (Path(purelib) / "rvforge-torch-layer.pth").write_text(f"{layer}\n")

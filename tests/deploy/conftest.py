@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,11 @@ def tiny_zip(lama_reference, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def app_wheelhouse(tmp_path_factory) -> Path:
-    """The app's runtime dependencies as wheels (torch from the local CPU wheel via the dev pin)."""
+    """The app's declared runtime dependencies as wheels (torch: the local CPU wheel via the dev pin)."""
     house = tmp_path_factory.mktemp("wheelhouse")
+    deps = tomllib.loads((REPO / "app" / "pyproject.toml").read_text())["project"]["dependencies"]
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "-d", str(house), "-c",
-                    str(REPO / "constraints" / "dev.txt"), "torch", "numpy", "Pillow", "Flask", "waitress"],
+                    str(REPO / "constraints" / "dev.txt"), *deps],
                    check=True, capture_output=True, text=True)
     assert any(p.name.startswith("torch-") for p in house.glob("*.whl"))
     return house

@@ -1,0 +1,115 @@
+"""Deploy over a real OpenSSH server (Debian's sshd on 127.0.0.1, throwaway keys, no PAM).
+
+sshd insists on its privilege-separation dir /run/sshd; when the host has none it runs in a
+private mount namespace with a tmpfs /run, so nothing outside the temp dir is touched.
+One remote deploy (a second torch venv): about 2 minutes.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from deploy_support import copy_wheelhouse, invoke, offline_env
+
+SSHD = "/usr/sbin/sshd"
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sshd_command(config: Path) -> list[str]:
+    if Path("/run/sshd").is_dir():
+        return [SSHD, "-D", "-e", "-f", str(config)]
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("sshd needs /run/sshd, or root to give it a private one")
+    inner = f"mount -t tmpfs tmpfs /run && mkdir -p /run/sshd && exec {SSHD} -D -e -f {config}"
+    return ["unshare", "-m", "sh", "-c", inner]
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    if not Path(SSHD).exists() or not shutil.which("ssh"):
+        pytest.skip("openssh-server / openssh-client not installed (bash ci/setup.sh --dev installs them)")
+    root = tmp_path_factory.mktemp("sshd")
+    for name in ("host_key", "user_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / name)], check=True)
+    shutil.copy(root / "user_key.pub", root / "authorized_keys")
+    port = free_port()
+    config = root / "sshd_config"
+    config.write_text("\n".join([
+        f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {root / 'host_key'}",
+        f"AuthorizedKeysFile {root / 'authorized_keys'}", f"PidFile {root / 'sshd.pid'}",
+        "UsePAM no", "StrictModes no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+        "PermitRootLogin prohibit-password", ""]))
+    log = open(root / "sshd.log", "w")
+    proc = subprocess.Popen(sshd_command(config), stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while "Server listening" not in (root / "sshd.log").read_text():
+        assert proc.poll() is None and time.monotonic() < deadline, (root / "sshd.log").read_text()
+        time.sleep(0.1)
+    host_key = (root / "host_key.pub").read_text().split()
+    (root / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
+    (root / "empty_known_hosts").write_text("")
+    yield {"root": root, "port": port}
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+def remote_target(path: Path, sshd: dict, known_hosts: str, prefix: Path, data: Path, service_port: int) -> Path:
+    path.write_text("\n".join([
+        "host: 127.0.0.1", f"port: {sshd['port']}", f"user: {getpass.getuser()}",
+        f"key: {sshd['root'] / 'user_key'}", f"known_hosts: {sshd['root'] / known_hosts}",
+        f"prefix: {prefix}", f"data_dir: {data}", f"python: {sys._base_executable}", "manager: pidfile",
+        "health_timeout: 120", "service:", f"  port: {service_port}", ""]))
+    return path
+
+
+def test_unknown_host_key_is_refused(sshd, tmp_path, homes):
+    target = remote_target(tmp_path / "t.yaml", sshd, "empty_known_hosts", tmp_path / "prefix",
+                           tmp_path / "data", free_port())
+    house = tmp_path / "wheelhouse"
+    house.mkdir()
+    proc = invoke("deploy", "--target", str(target), "--wheelhouse", str(house), env=offline_env(**homes))
+    assert proc.returncode == 6, proc.stdout + proc.stderr
+    assert f"the host key of 127.0.0.1:{sshd['port']} is not in" in proc.stderr
+    assert "refusing to trust an unknown key" in proc.stderr and "ssh-keyscan" in proc.stderr
+    assert not (tmp_path / "prefix").exists()
+
+
+def test_deploy_over_ssh_copies_what_changed_and_serves(sshd, app_wheelhouse, tiny_zip, tmp_path, homes):
+    invoke("fetch-model", "--from", str(tiny_zip), env=homes, check=True)
+    house = copy_wheelhouse(app_wheelhouse, tmp_path / "wheelhouse")
+    prefix, data, port = tmp_path / "remote-prefix", tmp_path / "remote-data", free_port()
+    target = remote_target(tmp_path / "rvbook.yaml", sshd, "known_hosts", prefix, data, port)
+    env = offline_env(**homes)
+    try:
+        proc = invoke("deploy", "--target", str(target), "--wheelhouse", str(house), env=env, timeout=1200)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "copy the model (only what changed)" in proc.stdout
+        # the model and wheelhouse landed on the target side, the service runs from there
+        assert (data / "models" / "big-lama" / "models" / "best.ckpt").is_file()
+        assert sorted(p.name for p in (prefix / "incoming" / "wheelhouse").iterdir()) == \
+            sorted(p.name for p in house.iterdir())
+        health = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=10).json()
+        assert health["engine"] == "lama" and health["model_path"] == str(data / "models" / "big-lama")
+        status = invoke("deploy", "--target", str(target), "--status", env=env, check=True)
+        assert "running, healthy" in status.stdout
+    finally:
+        ctl = prefix / "bin" / "magiceraserctl"
+        if ctl.exists():
+            subprocess.run([str(ctl), "stop"], capture_output=True)
