@@ -7,6 +7,7 @@ One deploy per module (the release venv holds a ~700 MB torch): about 2-3 minute
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import subprocess
@@ -18,18 +19,11 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image
-import io
 
-from deploy_support import copy_wheelhouse, invoke, offline_env, REPO
+from deploy_support import REPO, copy_wheelhouse, free_port, invoke, offline_env
 
 pytestmark = pytest.mark.slow
 
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_target(path: Path, prefix: Path, port: int, **service) -> Path:

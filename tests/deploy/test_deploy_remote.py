@@ -10,7 +10,6 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +18,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from deploy_support import copy_wheelhouse, invoke, offline_env
+from deploy_support import copy_wheelhouse, free_port, invoke, offline_env
 
 SSHD = "/usr/sbin/sshd"
 pytestmark = pytest.mark.slow
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sshd_command(config: Path) -> list[str]:

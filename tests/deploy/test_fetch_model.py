@@ -97,6 +97,26 @@ def test_torchscript_with_the_wrong_md5_is_refused(homes, tmp_path):
     assert not (Path(homes["MAGICERASER_HOME"]) / "models" / "big-lama.pt").exists()
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit is what IOPaint ships
+def test_torchscript_export_is_installed_as_big_lama_pt(homes, tmp_path):
+    """The IOPaint layout: one TorchScript file; its checksum given explicitly (not the published one)."""
+    torch = pytest.importorskip("torch")
+    model = tmp_path / "big-lama.pt"
+    torch.jit.save(torch.jit.script(torch.nn.Conv2d(4, 3, 3)), str(model))
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    invoke("fetch-model", "--from", str(model), "--checksum", f"sha256:{digest}", env=homes, check=True)
+    installed = Path(homes["MAGICERASER_HOME"]) / "models" / "big-lama.pt"
+    assert installed.read_bytes() == model.read_bytes()
+    manifest = json.loads((installed.parent / "manifest.json").read_text())
+    assert manifest["big-lama-jit"]["sha256"] == digest
+    not_script = tmp_path / "other.pt"
+    not_script.write_bytes(b"")
+    proc = invoke("fetch-model", "--from", str(not_script), "--kind", "big-lama-jit", "--checksum",
+                  "md5:d41d8cd98f00b204e9800998ecf8427e", env=homes)
+    assert proc.returncode == 7 and f"{not_script}: not a complete zip archive" in proc.stderr
+    assert installed.read_bytes() == model.read_bytes()
+
+
 class RangeServer(ThreadingHTTPServer):
     """Serves one file with Range support; can drop the first response half way through."""
 
