@@ -95,6 +95,7 @@ def fetch(url: str, directory: Path, timeout: float = 60) -> Path:
     name = Path(urlparse(url).path).name or url
     last_error: Exception | None = None
     for attempt in range(1, ATTEMPTS + 1):
+        before = part.stat().st_size if part.exists() else 0
         try:
             if _attempt(url, part, name, timeout):
                 return part
@@ -103,10 +104,12 @@ def fetch(url: str, directory: Path, timeout: float = 60) -> Path:
                 requests.exceptions.ChunkedEncodingError) as exc:
             last_error = exc
         have = part.stat().st_size if part.exists() else 0
+        if have <= before:
+            break  # no progress: the server is unreachable or refuses, retrying will not help
         print(f"  connection lost at {have / 1e6:.1f} MB (attempt {attempt}/{ATTEMPTS}); resuming",
               file=sys.stderr, flush=True)
+    kept = f"run the same command again to resume ({part} is kept), or " if part.exists() else ""
     raise SourceError(
         f"could not download {url}: {last_error or 'the transfer kept stopping early'}",
-        hint=f"run the same command again to resume ({part} is kept), or download the file on "
-             "another machine and pass it with --from PATH",
+        hint=f"{kept}download the file on a machine with network access and pass it with --from PATH",
     )
