@@ -84,7 +84,7 @@ def cache_keys(order: list[Recipe], recipes: dict[str, Recipe], target: Target) 
 class Step:
     recipe: Recipe
     key: str
-    status: str  # current | missing | changed | corrupt (see Wheelhouse.status)
+    status: str  # current | missing | changed | corrupt (see Wheelhouse.status) | forced
     source_cached: bool
 
     @property
@@ -95,7 +95,7 @@ class Step:
         if not self.todo:
             return "cached"
         action = "take" if not self.recipe.builds else "build"
-        why = {"missing": "", "changed": " (inputs changed)",
+        why = {"missing": "", "changed": " (inputs changed)", "forced": " (--force)",
                "corrupt": " (wheel on disk no longer matches the manifest)"}[self.status]
         fetch = "" if self.source_cached else "fetch + "
         return f"{fetch}{action}{why}"
@@ -113,7 +113,7 @@ def make_plan(recipes: dict[str, Recipe], only: list[str] | None, wheelhouse: Wh
                 raise ConfigError(
                     f"{recipe.name} needs {dep}, which is not built in {wheelhouse.path}",
                     hint=f"add --only {dep}, or run build-wheels without --only")
-        status = "changed" if force else wheelhouse.status(recipe.name, keys[recipe.name])
+        status = "forced" if force else wheelhouse.status(recipe.name, keys[recipe.name])
         steps.append(Step(recipe, keys[recipe.name], status, sources.is_cached(recipe, cache)))
     return steps
 
