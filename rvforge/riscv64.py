@@ -21,10 +21,11 @@ from .log import info
 GUEST_VENV = "/opt/rvforge/venv"
 GUEST_SUMMARY = "/var/lib/rvforge-check/summary.json"
 #: Re-installs the tool only when its pyproject changed (pip under emulation takes minutes).
+#: setuptools: deploy builds the app wheel without build isolation.
 INSTALL_TOOL = f"""set -e
 test -x {GUEST_VENV}/bin/python || python3 -m venv --system-site-packages {GUEST_VENV}
 if ! cmp -s {emu.GUEST_SRC}/pyproject.toml {GUEST_VENV}/installed-pyproject.toml; then
-    {GUEST_VENV}/bin/python -m pip install -q -e {emu.GUEST_SRC}
+    {GUEST_VENV}/bin/python -m pip install -q setuptools -e {emu.GUEST_SRC}
     cp {emu.GUEST_SRC}/pyproject.toml {GUEST_VENV}/installed-pyproject.toml
 fi
 {GUEST_VENV}/bin/python -c 'import platform, rvforge; print("    rvforge", rvforge.__version__, "on", platform.machine())'

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from . import REPO_ROOT, host, profiles
+from . import REPO_ROOT, host, profiles, recipes
 from .checklist import Checklist
 from .errors import BuildFailed, CheckFailed, DeployError
 from .log import info
@@ -34,6 +34,8 @@ PREFIX = Path("/opt/magiceraser-check")
 REFERENCE = Path("/shared/reference/lama")
 GOLDEN_COMPARE = REPO_ROOT / "ci" / "riscv64" / "golden_compare.py"
 EXPECTED_PROFILE = "debian-riscv64"
+#: What the eraser service needs besides torch, numpy (Debian's) and Pillow (built above).
+SERVICE_RUNTIME = ("flask", "waitress")
 #: Emulated riscv64 is 20-50x slower than native: torch alone takes ~20 s to import.
 HEALTH_TIMEOUT = 900
 REQUEST_TIMEOUT = 900
@@ -41,6 +43,7 @@ REQUEST_TIMEOUT = 900
 STEP_PROFILE = f"profile detected as {EXPECTED_PROFILE}"
 STEP_DOCTOR = "invoke doctor"
 STEP_BUILD = "invoke build-wheels --only pillow (linux_riscv64 wheel)"
+STEP_APP_WHEELS = "invoke build-wheels for the service's runtime dependencies"
 STEP_DEPLOY = "invoke deploy --target local (torch: system)"
 STEP_ERASE = "POST /predict matches the golden result"
 STEP_BENCH = "magiceraser bench (small image)"
@@ -99,6 +102,23 @@ def check_build() -> None:
 def _pillow_wheels() -> list[Path]:
     return sorted(p for p in WHEELHOUSE.glob("*.whl")
                   if p.name.lower().startswith("pillow-") and p.name.endswith("linux_riscv64.whl"))
+
+
+def runtime_recipes(available: dict[str, recipes.Recipe]) -> list[str]:
+    """SERVICE_RUNTIME and everything its recipes depend on."""
+    wanted: set[str] = set()
+    todo = list(SERVICE_RUNTIME)
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            todo.extend(available[name].depends)
+    return sorted(wanted)
+
+
+def check_app_wheels() -> None:
+    names = runtime_recipes(recipes.load_all(python=f"{sys.version_info.major}.{sys.version_info.minor}"))
+    _invoke("build-wheels", *[arg for name in names for arg in ("--only", name)], "--wheelhouse", str(WHEELHOUSE))
 
 
 def _free_port() -> int:
@@ -173,7 +193,8 @@ def run_checks(skip_build: bool) -> Checklist:
         checks.run(STEP_BUILD, check_build, needs=[STEP_DOCTOR])
     port = _free_port()
     try:
-        checks.run(STEP_DEPLOY, lambda: check_deploy(port))
+        checks.run(STEP_APP_WHEELS, check_app_wheels, needs=[STEP_DOCTOR])
+        checks.run(STEP_DEPLOY, lambda: check_deploy(port), needs=[STEP_APP_WHEELS])
         checks.run(STEP_ERASE, lambda: check_erase(port), needs=[STEP_DEPLOY])
         checks.run(STEP_BENCH, check_bench, needs=[STEP_DEPLOY])
     finally:

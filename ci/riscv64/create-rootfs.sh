@@ -60,11 +60,14 @@ stage1() {
 
 configure_apt() {
     echo "deb $RV_MIRROR $RV_SUITE main" > "$tmp/etc/apt/sources.list"
+    # Valid-Until is not checked: a mirror snapshot may lag the clock, and the
+    # signatures still are.
     cat > "$tmp/etc/apt/apt.conf.d/90rvforge" <<'CONF'
 APT::Sandbox::User "root";
 APT::Install-Recommends "false";
 APT::Install-Suggests "false";
 Acquire::Retries "3";
+Acquire::Check-Valid-Until "false";
 Dpkg::Use-Pty "false";
 CONF
     # No init runs in the guest: services must never be started by package scripts.

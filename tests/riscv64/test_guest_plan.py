@@ -1,0 +1,23 @@
+"""What the guest steps hand to the real commands: a valid local target, the runtime recipes."""
+
+from __future__ import annotations
+
+from rvforge import recipes, riscv64_guest, targets
+
+
+def test_generated_target_is_a_valid_local_target(tmp_path, monkeypatch):
+    monkeypatch.setattr(riscv64_guest, "WORK", tmp_path)
+    target = targets.load(str(riscv64_guest.write_target(41234)))
+    assert target.ssh is None  # local: deployed on the machine running the check
+    settings = target.settings
+    assert settings.torch == "system" and settings.manager == "pidfile"
+    assert settings.prefix == str(riscv64_guest.PREFIX)
+    assert settings.service.port == 41234 and settings.service.host == "127.0.0.1"
+    assert settings.service.model.endswith("reference/lama/tiny-lama")
+    assert settings.health_timeout >= 600  # torch alone imports in ~20 s under emulation
+
+
+def test_runtime_recipes_close_over_dependencies():
+    names = riscv64_guest.runtime_recipes(recipes.load_all(python="3.11"))
+    assert {"flask", "waitress", "werkzeug", "jinja2", "markupsafe"} <= set(names)
+    assert "torch" not in names and "numpy" not in names and "pillow" not in names
