@@ -127,6 +127,28 @@ def test_failing_upgrade_leaves_the_running_release_serving(deployed, lama_refer
     assert_golden(deployed.url, lama_reference)
 
 
+def test_upgrade_with_a_torch_wheel_file_then_rollback(deployed, lama_reference, tmp_path):
+    """Provider ``wheel: PATH`` (same torch file: its unpacked layer is reused), then --rollback."""
+    torch_wheel = next(deployed.house.glob("torch-*.whl"))
+    house = tmp_path / "wheelhouse-without-torch"
+    house.mkdir()
+    for wheel in deployed.house.glob("*.whl"):
+        if wheel != torch_wheel:
+            os.link(wheel, house / wheel.name)
+    first = deployed.current()
+    proc = invoke("deploy", "--target", str(deployed.target), "--wheelhouse", str(house),
+                  "--torch", f"wheel:{torch_wheel}", env=deployed.env, timeout=1200)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"torch from wheel:{torch_wheel}" in proc.stdout
+    assert deployed.current() != first and len(deployed.releases()) == 2
+    assert len(list((deployed.prefix / "layers").iterdir())) == 1  # torch unpacked once for both
+    assert_golden(deployed.url, lama_reference)
+    back = invoke("deploy", "--target", str(deployed.target), "--rollback", env=deployed.env, timeout=600)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert deployed.current() == first
+    assert_golden(deployed.url, lama_reference)
+
+
 @pytest.mark.parametrize("where", ["prefix", "checkout"])
 def test_invoke_serve_prints_the_url_and_serves(deployed, where, lama_reference):
     port = free_port()
