@@ -140,11 +140,11 @@ def offline_pip_env() -> dict[str, str]:
     return env
 
 
-def _run(cmd: list[str], what: str, env: dict[str, str] | None = None) -> None:
+def _run(cmd: list[str], what: str, env: dict[str, str] | None = None, hint: str | None = None) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise DeployError(f"{what} failed ({' '.join(cmd)}):\n{tail}")
+        raise DeployError(f"{what} failed ({' '.join(cmd)}):\n{tail}", hint=hint)
 
 
 def create_venv(python: str, venv: Path, system_site_packages: bool) -> Path:
@@ -152,7 +152,8 @@ def create_venv(python: str, venv: Path, system_site_packages: bool) -> Path:
     cmd = [python, "-m", "venv"]
     if system_site_packages:
         cmd.append("--system-site-packages")
-    _run([*cmd, str(venv)], "creating the release venv")
+    _run([*cmd, str(venv)], "creating the release venv",
+         hint="the target's Python needs its venv module (Debian: apt install python3-venv)")
     return venv / "bin" / "python"
 
 
@@ -161,7 +162,8 @@ def install_offline(venv_python: Path, wheelhouse: Path, requirements: list[str]
     (No byte-compiling: modules compile on first import, once, into the release.)"""
     _run([str(venv_python), "-m", "pip", "install", "--no-index", "--find-links", str(wheelhouse),
           "--no-cache-dir", "--no-compile", *requirements], "offline install from the wheelhouse",
-         env=offline_pip_env())
+         env=offline_pip_env(), hint="a wheel the app needs is missing from the wheelhouse: run "
+                                     "invoke build-wheels (it also collects the pure-Python dependencies)")
 
 
 def _sha256(path: Path) -> str:

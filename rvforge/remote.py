@@ -37,6 +37,9 @@ class Ssh:
 
     def connect(self) -> str:
         """Check reachability and the host key; returns the remote $HOME."""
+        if not shutil.which("ssh"):
+            raise DeployError("ssh is not installed on this machine",
+                              hint="install the OpenSSH client (openssh-client / openssh-clients) and rsync")
         if not self.known_hosts.is_file():
             raise DeployError(f"known_hosts file {self.known_hosts} does not exist",
                               hint=self._trust_hint())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,6 @@ import requests
 from deploy_support import copy_wheelhouse, free_port, invoke, offline_env
 
 SSHD = "/usr/sbin/sshd"
-pytestmark = pytest.mark.slow
 
 
 
@@ -58,6 +58,9 @@ def sshd(tmp_path_factory):
     host_key = (root / "host_key.pub").read_text().split()
     (root / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
     (root / "empty_known_hosts").write_text("")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / "other_key")], check=True)
+    other = (root / "other_key.pub").read_text().split()
+    (root / "changed_known_hosts").write_text(f"[127.0.0.1]:{port} {other[0]} {other[1]}\n")
     yield {"root": root, "port": port}
     proc.terminate()
     proc.wait(timeout=10)
@@ -73,18 +76,23 @@ def remote_target(path: Path, sshd: dict, known_hosts: str, prefix: Path, data: 
     return path
 
 
-def test_unknown_host_key_is_refused(sshd, tmp_path, homes):
-    target = remote_target(tmp_path / "t.yaml", sshd, "empty_known_hosts", tmp_path / "prefix",
+@pytest.mark.parametrize("known_hosts, message", [
+    ("empty_known_hosts", "is not in .*refusing to trust an unknown key"),
+    ("changed_known_hosts", "has CHANGED since it was recorded"),
+])
+def test_unknown_or_changed_host_key_is_refused(sshd, tmp_path, homes, known_hosts, message):
+    target = remote_target(tmp_path / "t.yaml", sshd, known_hosts, tmp_path / "prefix",
                            tmp_path / "data", free_port())
     house = tmp_path / "wheelhouse"
     house.mkdir()
     proc = invoke("deploy", "--target", str(target), "--wheelhouse", str(house), env=offline_env(**homes))
     assert proc.returncode == 6, proc.stdout + proc.stderr
-    assert f"the host key of 127.0.0.1:{sshd['port']} is not in" in proc.stderr
-    assert "refusing to trust an unknown key" in proc.stderr and "ssh-keyscan" in proc.stderr
+    assert re.search(f"the host key of 127.0.0.1:{sshd['port']} {message}", proc.stderr), proc.stderr
     assert not (tmp_path / "prefix").exists()
+    assert "ssh-keygen -lf" in proc.stderr or "fingerprint" in proc.stderr
 
 
+@pytest.mark.slow
 def test_deploy_over_ssh_copies_what_changed_and_serves(sshd, app_wheelhouse, tiny_zip, tmp_path, homes):
     invoke("fetch-model", "--from", str(tiny_zip), env=homes, check=True)
     house = copy_wheelhouse(app_wheelhouse, tmp_path / "wheelhouse")
