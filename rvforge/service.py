@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DeployError
+from .log import info
 from .release import Layout
 
 HEALTH_PATH = "/api/v1/health"
@@ -185,6 +186,7 @@ class SystemdManager:
         self.unit_path.write_text(unit_file(self.layout, self.cfg))
         self._systemctl("daemon-reload")
         self._systemctl("enable", UNIT_NAME)
+        info(f"    {self.unit_path} installed; `loginctl enable-linger` keeps it running after logout")
 
     def start(self) -> None:
         proc = self._systemctl("restart", UNIT_NAME)
