@@ -194,7 +194,12 @@ def deploy(s: Settings) -> Path:
     except BaseException:
         shutil.rmtree(release, ignore_errors=True)
         raise
-    activate(s, release)
+    try:
+        activate(s, release)
+    except DeployError:
+        if rel.current_release(layout) != release:
+            shutil.rmtree(release, ignore_errors=True)  # never became the service: not a rollback target
+        raise
     for old in rel.prune(layout, s.keep):
         info(f"    removed old release {old.name}")
     info(f"deployed {release.name}: http://{s.service.host}:{s.service.port}/")
@@ -205,12 +210,16 @@ def _release_info(s: Settings, interp: wheeltags.Interpreter, venv_python: Path)
     frozen = subprocess.run([str(venv_python), "-m", "pip", "list", "--format=freeze"],
                             capture_output=True, text=True, env=rel.offline_pip_env()).stdout.split()
     manifest = Path(os.path.expanduser(s.wheelhouse)) / "manifest.json"
+    try:
+        wheelhouse_manifest = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        wheelhouse_manifest = None
     return {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": f"{interp.major}.{interp.minor} {interp.machine}",
         "torch": s.torch,
         "packages": frozen,
-        "wheelhouse_manifest": json.loads(manifest.read_text()) if manifest.is_file() else None,
+        "wheelhouse_manifest": wheelhouse_manifest,
         "service": asdict(s.service),
     }
 
