@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 SECTION = "## Eraser engine"
-PHOTOS = ("astronaut", "coffee", "chelsea")
+KEPT = "\n### How the defaults were chosen"  # hand-measured notes that a re-run keeps
 LEGACY_BYTES_PER_PIXEL = 64 * 49 * 4  # im2col of the last 7x7 conv without oneDNN
 
 
@@ -59,12 +59,19 @@ class Outcome:
 
 
 def photo(name: str, width: int, height: int) -> np.ndarray:
-    """A real photo (scikit-image sample) resized to width x height, RGB uint8."""
+    """A real photo (scikit-image sample) resized to width x height, RGB uint8; a synthetic texture
+    where scikit-image is not installed (timing and memory do not depend on the content)."""
     from PIL import Image
-    from skimage import data
 
-    return np.asarray(Image.fromarray(getattr(data, name)()).convert("RGB").resize((width, height),
-                                                                                   Image.Resampling.BICUBIC))
+    try:
+        from skimage import data
+    except ImportError:
+        yy, xx = np.mgrid[:512, :512] / 512
+        channels = [np.sin(6 * xx + 3 * k) * np.cos(9 * yy - k) for k in range(3)]
+        source = ((np.stack(channels, axis=2) + 1) * 127.5).astype(np.uint8)
+    else:
+        source = getattr(data, name)()
+    return np.asarray(Image.fromarray(source).convert("RGB").resize((width, height), Image.Resampling.BICUBIC))
 
 
 def object_mask(width: int, height: int, size: tuple[int, int] = (200, 150)) -> np.ndarray:
@@ -184,15 +191,18 @@ def render(outcomes: list[Outcome], command: str) -> str:
 
 
 def write_section(path: Path, section: str) -> None:
-    """Replace (or append) the ``## Eraser engine`` section of a shared markdown file, keeping the rest."""
+    """Replace (or append) the ``## Eraser engine`` section of a shared markdown file, keeping the rest
+    of the file and the section's "How the defaults were chosen" notes."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     start = text.find(SECTION + "\n")
     if start < 0:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         end = text.find("\n## ", start + len(SECTION))
+        old = text[start:end + 1] if end >= 0 else text[start:]
+        kept = old[old.find(KEPT):].rstrip("\n") + "\n" if KEPT in old else ""
         rest = "\n" + text[end + 1:] if end >= 0 else ""
-        text = text[:start] + section + rest
+        text = text[:start] + section + kept + rest
     path.write_text(text)
 
 

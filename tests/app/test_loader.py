@@ -11,6 +11,9 @@ import torch
 from PIL import Image
 
 from magiceraser.engine import InpaintOptions, ModelError, load_engine, resolve_model_path
+from magiceraser.lama.config import BIG_LAMA
+from magiceraser.lama.ffc import FFCResNetGenerator
+from magiceraser.lama.jit import native_generator
 from magiceraser.lama.loader import load_generator
 from magiceraser.tiling import Tiling
 
@@ -127,3 +130,14 @@ def test_bad_inputs_are_rejected_clearly(lama_reference):
         engine.inpaint(np.zeros((10, 10, 3), np.uint8), np.zeros((10, 12), bool))
     with pytest.raises(ValueError, match="uint8"):
         engine.inpaint(np.zeros((10, 10, 3), np.float32), np.zeros((10, 10), bool))
+
+
+def test_scripted_big_lama_weights_move_into_the_banded_generator():
+    """A TorchScript trace of big-lama keeps the generator's names: its weights are reused natively."""
+    torch.manual_seed(0)
+    wrapper = _Composited(FFCResNetGenerator(BIG_LAMA))
+    native = native_generator(wrapper, Tiling())
+    assert native is not None and native.tiling == Tiling()
+    for (key, mine), theirs in zip(native.state_dict().items(), wrapper.generator.state_dict().values()):
+        assert torch.equal(mine, theirs), key
+    assert native_generator(torch.nn.Linear(2, 2), Tiling()) is None

@@ -67,7 +67,7 @@ class LamaEngine:
         count = configure(threads)["threads"]
         onednn = mkldnn and torch.backends.mkldnn.is_available()
         if is_torchscript(path):
-            predict, weights = load_jit(path), path
+            predict, weights = load_jit(path, tiling_for(mkldnn)), path
         else:
             weights = checkpoint_paths(path)[1]
             predict = generator_predictor(load_generator(path, tiling_for(mkldnn), trusted=trusted))
@@ -91,13 +91,10 @@ class LamaEngine:
                 release_memory()
 
     def warm_up(self, size: int = WARM_UP_SIZE) -> float:
-        """Run twice on a synthetic image (first-call allocations), record pixels/second of the second."""
-        rng = np.random.default_rng(0)
-        rgb = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-        mask = np.zeros((size, size), bool)
-        mask[size // 4: size // 2, size // 4: size // 2] = True
+        """One small run (first-call allocations), then a timed one: pixels/second for UI estimates."""
         options = InpaintOptions(strategy="original")
-        self.inpaint(rgb, mask, options)
+        self.inpaint(*_synthetic(size // 2), options)
+        rgb, mask = _synthetic(size)
         start = time.perf_counter()
         self.inpaint(rgb, mask, options)
         self.pixels_per_second = size * size / max(time.perf_counter() - start, 1e-9)
@@ -118,3 +115,10 @@ class LamaEngine:
         return {"engine": self.name, "model_path": str(self.model_path), "model_digest": self.model_digest,
                 "model_missing_hint": None, "torch_version": torch.__version__, "threads": self.threads,
                 "mkldnn": self.mkldnn, "pixels_per_second": self.pixels_per_second}
+
+
+def _synthetic(size: int) -> tuple[np.ndarray, np.ndarray]:
+    rgb = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    mask = np.zeros((size, size), bool)
+    mask[size // 4: size // 2, size // 4: size // 2] = True
+    return rgb, mask

@@ -1,0 +1,48 @@
+"""``invoke bench``: run the eraser benchmark and write its section of docs/benchmarks.md.
+
+The measuring lives in the eraser itself (``magiceraser.bench``, also ``magiceraser bench`` on the
+laptop); this task runs it with the checkout's interpreter so every configuration gets its own
+process, and points it at the shared benchmarks file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from . import REPO_ROOT
+from .errors import ForgeError
+from .log import step
+
+_SIZE = re.compile(r"^\d+x\d+$")
+
+
+def bench_command(sizes: str | None, quick: bool, output: Path) -> list[str]:
+    """The ``python -m magiceraser.bench`` command line for these task options."""
+    cmd = [sys.executable, "-m", "magiceraser.bench", "--output", str(output)]
+    if sizes:
+        parts = [part.strip().lower() for part in sizes.split(",") if part.strip()]
+        bad = [part for part in parts if not _SIZE.match(part)]
+        if bad or not parts:
+            raise ForgeError(f"bad --sizes value {sizes!r}", hint="give sizes as WxH, comma-separated: 1280x720,1920x1080")
+        cmd += ["--sizes", ",".join(parts)]
+    if quick:
+        cmd.append("--quick")
+    return cmd
+
+
+def main(sizes: str | None = None, quick: bool = False, output: str | None = None) -> None:
+    target = Path(output) if output else REPO_ROOT / "docs" / "benchmarks.md"
+    cmd = bench_command(sizes, quick, target)
+    for module in ("magiceraser", "torch", "skimage"):
+        if importlib.util.find_spec(module) is None:
+            raise ForgeError(f"the benchmark needs {module}, which this Python ({sys.executable}) cannot import",
+                             hint="run `bash ci/setup.sh --dev` and use .venv/bin/invoke")
+    with step("eraser benchmark"):
+        proc = subprocess.run(cmd, cwd=REPO_ROOT)
+    if proc.returncode:
+        raise ForgeError(f"the benchmark failed (exit {proc.returncode}); see the output above",
+                         hint="re-run with --quick to check the set-up")

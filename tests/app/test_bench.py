@@ -1,0 +1,43 @@
+"""Benchmark plumbing: which cases run, the 26 GB skip, and the shared markdown file kept intact."""
+
+from __future__ import annotations
+
+import pytest
+
+from magiceraser.bench import Case, Outcome, legacy_skip_reason, plan_cases, render, write_section
+from rvforge.bench import bench_command
+from rvforge.errors import ForgeError
+
+
+def test_plan_has_both_methods_per_size_and_one_full_frame_run():
+    cases = plan_cases([(1280, 720), (1920, 1080)], [True, False], 3)
+    assert [(c.method, c.width, c.mkldnn) for c in cases[:2]] == [("2024", 1280, True), ("engine", 1280, True)]
+    assert len(cases) == 9
+    assert cases[-1] == Case("full-frame", 1920, 1080, False, 1, warm_up=False)
+
+
+def test_legacy_method_at_1080p_without_onednn_is_not_run():
+    assert legacy_skip_reason(Case("2024", 1920, 1080, False)) == "needs ~26 GB (im2col), not run"
+    assert legacy_skip_reason(Case("2024", 1920, 1080, True)) is None
+    assert legacy_skip_reason(Case("engine", 1920, 1080, False)) is None
+
+
+def test_section_replaced_in_place_and_other_sections_kept(tmp_path):
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\n## Builds\nkeep me\n\n## Eraser engine\nold numbers\n\n"
+                   "### How the defaults were chosen\nnotes\n\n## Deploy\nkeep too\n")
+    outcomes = [Outcome(Case("2024", 640, 360, False), [30.0, 32.0, 31.0], 3400.0),
+                Outcome(Case("engine", 640, 360, False), [1.0, 1.5, 2.0], 700.0)]
+    write_section(doc, render(outcomes, "magiceraser bench --quick"))
+    text = doc.read_text()
+    assert "old numbers" not in text and "keep me" in text and "keep too" in text
+    assert text.index("20.7x") < text.index("### How the defaults were chosen\nnotes") < text.index("## Deploy")
+    assert text.index("## Builds") < text.index("## Eraser engine") < text.index("## Deploy")
+    assert "| off | 640x360 | this engine (crop, all threads) | 3 | 1.50 | 700 | 20.7x |" in text
+
+
+def test_invoke_bench_validates_sizes(tmp_path):
+    cmd = bench_command("1280x720, 1920X1080", True, tmp_path / "b.md")
+    assert cmd[-3:] == ["--sizes", "1280x720,1920x1080", "--quick"]
+    with pytest.raises(ForgeError, match="bad --sizes"):
+        bench_command("big", False, tmp_path / "b.md")
