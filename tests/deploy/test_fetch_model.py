@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,6 +59,19 @@ def test_official_zip_is_installed_where_the_eraser_looks(tiny_zip, homes, lama_
     assert resolve_model_path(None) == models / "big-lama"
     again = invoke("fetch-model", "--from", str(tiny_zip), env=homes, check=True)
     assert "already installed" in again.stdout
+
+
+def test_verification_needs_no_torch(tiny_zip, homes, tmp_path):
+    """The laptop's tool venv has no torch: the whole check must run without it."""
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['torch'] = None\n")
+    env = {**homes, "PYTHONPATH": str(blocker)}
+    proc = invoke("fetch-model", "--from", str(tiny_zip), env=env, check=True)
+    assert "157 generator tensors match config.yaml" in proc.stdout
+    blocked = subprocess.run([sys.executable, "-c", "import torch"], env={**os.environ, **env},
+                             capture_output=True, text=True)
+    assert "ModuleNotFoundError" in blocked.stderr  # the blocker really was active
 
 
 def test_truncated_zip_is_refused_and_the_model_kept(tiny_zip, installed, homes, tmp_path):
