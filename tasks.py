@@ -57,8 +57,8 @@ def fetch_model(c, from_=None, kind=None, dest=None, checksum=None):
 
 @task(
     help={
-        "target": "Deploy target: local or a name from configs/targets",
-        "prefix": "Install prefix for the local target",
+        "target": "Deploy target: local, a name from configs/targets, or a path to a target .yaml",
+        "prefix": "Install prefix on the target (default from the target file: ~/.local/lib/magiceraser)",
         "rollback": "Switch back to the previous release",
         "status": "Show the deployed releases and whether the service runs",
         "logs": "Show the service log",
