@@ -141,3 +141,13 @@ def test_scripted_big_lama_weights_move_into_the_banded_generator():
     for (key, mine), theirs in zip(native.state_dict().items(), wrapper.generator.state_dict().values()):
         assert torch.equal(mine, theirs), key
     assert native_generator(torch.nn.Linear(2, 2), Tiling()) is None
+
+
+def test_release_zip_is_recognised_and_the_install_command_given(tmp_path, clean_env, lama_reference):
+    archive = tmp_path / "big-lama.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.write(lama_reference / "tiny-lama" / "config.yaml", "big-lama/config.yaml")
+        out.write(lama_reference / "tiny-lama" / "models" / "best.ckpt", "big-lama/models/best.ckpt")
+    with pytest.raises(ModelError, match="release archive") as err:
+        load_engine(archive, warm_up=False)
+    assert f"invoke fetch-model --from {archive}" in str(err.value)

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import ConfigError
 
 _REF = re.compile(r"^\$\{generator\.([A-Za-z0-9_.]+)\}$")
@@ -136,6 +134,11 @@ def load_config(path: str | Path) -> GeneratorConfig:
                           hint="keep the big-lama directory layout: big-lama/config.yaml + big-lama/models/best.ckpt")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, f"cannot read the file: {exc}") from None
+    try:
+        import yaml
+    except ImportError:
+        raise ConfigError(path, "PyYAML is needed to read config.yaml but is not installed",
+                          hint="pip install PyYAML (the wheelhouse has it)") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -30,11 +30,16 @@ def is_torchscript(path: Path) -> bool:
         return False
     try:
         with zipfile.ZipFile(path) as archive:
-            return any(name.endswith("constants.pkl") or "/code/" in name for name in archive.namelist())
+            names = archive.namelist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise ModelError(path, f"not a readable model file (truncated download or wrong file?): {exc}; "
                          "expected a big-lama directory, its models/best.ckpt or big-lama.pt",
                          hint="download it again with `invoke fetch-model`") from None
+    if any(name.endswith("config.yaml") for name in names):
+        raise ModelError(path, "this is the big-lama.zip release archive, not an unpacked model",
+                         hint=f"install it with `invoke fetch-model --from {path}` (or unpack it and pass the "
+                              "big-lama directory)")
+    return any(name.endswith("constants.pkl") or "/code/" in name for name in names)
 
 
 def tiling_for(mkldnn: bool) -> Tiling:
