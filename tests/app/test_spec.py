@@ -14,7 +14,7 @@ import torch
 from magiceraser.lama.checkpoint_index import generator_shapes, read_shapes, verify_model_dir
 from magiceraser.lama.errors import CheckpointError, ConfigError
 from magiceraser.lama.loader import load_generator
-from magiceraser.lama.config import load_config
+from magiceraser.lama.config import load_config, resolve_generator
 from magiceraser.lama.spec import expected_shapes
 
 BLOCK_TORCH = "import sys; sys.modules['torch'] = None\n"
@@ -104,3 +104,18 @@ def test_mismatched_config_names_the_problem(lama_reference, tmp_path):
     (model_dir / "config.yaml").write_text(text.replace("kind: ffc_resnet", "kind: pix2pixhd_global"))
     with pytest.raises(ConfigError, match="pix2pixhd_global"):
         load_config(model_dir / "config.yaml")
+
+
+def test_only_generator_interpolations_are_resolved(lama_reference):
+    import yaml
+
+    config = yaml.safe_load((lama_reference / "tiny-lama" / "config.yaml").read_text())
+    assert config["losses"]["resnet_pl"]["weights_path"] == "${env:TORCH_HOME}"  # left alone, never needed
+    section = resolve_generator(config)
+    assert section["downsample_conv_kwargs"] == {"ratio_gin": 0, "ratio_gout": 0, "enable_lfu": False}
+    config["generator"]["resnet_conv_kwargs"]["ratio_gout"] = "${env:RATIO}"
+    with pytest.raises(ConfigError, match="unsupported interpolation"):
+        resolve_generator(config)
+    config["generator"]["resnet_conv_kwargs"]["ratio_gout"] = "${generator.resnet_conv_kwargs.ratio_gout}"
+    with pytest.raises(ConfigError, match="circular"):
+        resolve_generator(config)
