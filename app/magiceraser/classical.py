@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 
 from . import strategy
+from .engine import check_inputs
 from .lama.errors import INSTALL_HINT
 from .strategy import InpaintOptions
 
@@ -78,8 +79,6 @@ class ClassicalEngine:
 
     def inpaint(self, rgb: np.ndarray, mask: np.ndarray, options: InpaintOptions | None = None) -> np.ndarray:
         """rgb (H,W,3) uint8, mask (H,W) bool -> (H,W,3) uint8; unmasked pixels are bit-identical."""
-        from .engine import check_inputs
-
         mask = check_inputs(rgb, mask)
         windows_only = replace(options or InpaintOptions(), strategy="crop", crop_trigger=0,
                                crop_margin=WINDOW_MARGIN, resize_limit=1 << 16)

@@ -42,14 +42,19 @@ class _Storage:
     numel: int
 
 
-class _Stub:
-    """Any non-tensor class in the file (Lightning callbacks, OmegaConf nodes): accepted, ignored."""
+class InertStub:
+    """Stands in for any non-tensor class a checkpoint names (Lightning callbacks, OmegaConf nodes):
+    construction and state are accepted and ignored, so nothing from the file is imported or run."""
 
     def __init__(self, *args, **kwargs) -> None:
         pass
 
     def __setstate__(self, state) -> None:
         pass
+
+
+def stub_class(module: str, name: str) -> type:
+    return type(name, (InertStub,), {"__module__": "stub." + module})
 
 
 class _StorageType:
@@ -76,7 +81,7 @@ class _IndexUnpickler(pickle.Unpickler):
             return _StorageType(name)
         if (module, name) == ("collections", "OrderedDict"):
             return OrderedDict
-        return type(name, (_Stub,), {"__module__": "stub." + module})
+        return stub_class(module, name)
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from ..tiling import Tiling
+from .checkpoint_index import stub_class
 from .config import load_config
 from .errors import CheckpointError, ModelError
 from .ffc import FFCResNetGenerator
@@ -26,19 +27,6 @@ _TORCH_REBUILDERS = {("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_
                      ("collections", "OrderedDict"), ("torch", "Size")}
 
 
-class _Stub:
-    """Stands in for any class the checkpoint names; accepts and ignores construction and state."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def __setstate__(self, state) -> None:
-        pass
-
-    def __call__(self, *args, **kwargs) -> "_Stub":
-        return _Stub()
-
-
 class _StubUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) in _TORCH_REBUILDERS:
@@ -47,7 +35,7 @@ class _StubUnpickler(pickle.Unpickler):
             return getattr(torch, name)
         if module == "builtins" and name in ("set", "frozenset", "slice", "complex", "tuple", "list", "dict"):
             return super().find_class(module, name)
-        return type(name, (_Stub,), {"__module__": "stub." + module})
+        return stub_class(module, name)
 
 
 _STUB_PICKLE = types.SimpleNamespace(Unpickler=_StubUnpickler, load=pickle.load,

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .. import strategy
+from ..engine import check_inputs
 from ..strategy import InpaintOptions
 from ..threads import configure, release_memory
 from ..tiling import DEFAULT_BUDGET, Tiling
@@ -86,8 +87,6 @@ class LamaEngine:
 
     def inpaint(self, rgb: np.ndarray, mask: np.ndarray, options: InpaintOptions | None = None) -> np.ndarray:
         """rgb (H,W,3) uint8, mask (H,W) bool -> (H,W,3) uint8; unmasked pixels are bit-identical."""
-        from ..engine import check_inputs
-
         mask = check_inputs(rgb, mask)
         with self._lock:
             try:
