@@ -174,7 +174,9 @@ def render(outcomes: list[Outcome], command: str) -> str:
              f"{platform.platform()}, torch {torch.__version__}. Command: `{command}`.", "",
              "big-lama architecture with random weights; photo: scikit-image `coffee` resized to the size; "
              "mask: one 200x150 ellipse. Time = median of the timed runs after one warm-up run "
-             "(each configuration in its own process); peak RSS = that process's ru_maxrss.", "",
+             "(the full-frame run has no warm-up); each configuration in its own process; peak RSS = that "
+             "process's ru_maxrss. Load average (1/5/15 min) when the table was written: "
+             + "/".join(f"{v:.1f}" for v in os.getloadavg()) + f" on {os.cpu_count()} cores.", "",
              "| oneDNN | size | method | runs | median s | peak RSS MB | speed-up vs 2024 |",
              "|---|---|---|---|---|---|---|"]
     legacy = {(o.case.width, o.case.height, o.case.mkldnn): o.median for o in outcomes if o.case.method == "2024"}
