@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import tomllib
 import urllib.request
 from dataclasses import asdict
 from pathlib import Path
@@ -25,7 +27,7 @@ import yaml
 
 from . import REPO_ROOT, host, profiles, recipes
 from .checklist import Checklist
-from .errors import BuildFailed, CheckFailed, DeployError
+from .errors import BuildFailed, CheckFailed, ConfigError, DeployError
 from .log import info
 
 WORK = Path("/var/lib/rvforge-check")
@@ -34,8 +36,9 @@ PREFIX = Path("/opt/magiceraser-check")
 REFERENCE = Path("/shared/reference/lama")
 GOLDEN_COMPARE = REPO_ROOT / "ci" / "riscv64" / "golden_compare.py"
 EXPECTED_PROFILE = "debian-riscv64"
-#: What the eraser service needs besides torch, numpy (Debian's) and Pillow (built above).
-SERVICE_RUNTIME = ("flask", "waitress")
+APP_PYPROJECT = REPO_ROOT / "app" / "pyproject.toml"
+#: App dependencies provided otherwise: Debian's torch and numpy, the Pillow wheel built above.
+PROVIDED = {"torch", "numpy", "pillow"}
 #: Emulated riscv64 is 20-50x slower than native: torch alone takes ~20 s to import.
 HEALTH_TIMEOUT = 900
 REQUEST_TIMEOUT = 900
@@ -105,12 +108,22 @@ def _pillow_wheels() -> list[Path]:
                   if p.name.lower().startswith("pillow-") and p.name.endswith("linux_riscv64.whl"))
 
 
+def service_runtime() -> list[str]:
+    """The app's declared dependencies that the wheelhouse must supply (recipe names)."""
+    declared = tomllib.loads(APP_PYPROJECT.read_text())["project"]["dependencies"]
+    names = {re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0].lower() for spec in declared}
+    return sorted(names - PROVIDED)
+
+
 def runtime_recipes(available: dict[str, recipes.Recipe]) -> list[str]:
-    """SERVICE_RUNTIME and everything its recipes depend on."""
+    """The service's runtime dependencies and everything their recipes depend on."""
     wanted: set[str] = set()
-    todo = list(SERVICE_RUNTIME)
+    todo = service_runtime()
     while todo:
         name = todo.pop()
+        if name not in available:
+            raise ConfigError(f"the app needs {name}, but there is no recipe for it",
+                              hint=f"add recipes/{name}.yaml")
         if name not in wanted:
             wanted.add(name)
             todo.extend(available[name].depends)

@@ -20,4 +20,11 @@ def test_generated_target_is_a_valid_local_target(tmp_path, monkeypatch):
 def test_runtime_recipes_close_over_dependencies():
     names = riscv64_guest.runtime_recipes(recipes.load_all(python="3.11"))
     assert {"flask", "waitress", "werkzeug", "jinja2", "markupsafe"} <= set(names)
+    assert set(riscv64_guest.service_runtime()) <= set(names)
     assert "torch" not in names and "numpy" not in names and "pillow" not in names
+
+
+def test_service_runtime_follows_the_app_declaration():
+    runtime = riscv64_guest.service_runtime()
+    assert "flask" in runtime and "waitress" in runtime
+    assert not {"torch", "numpy", "pillow"} & set(runtime)
