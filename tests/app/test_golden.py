@@ -48,3 +48,14 @@ def test_tiled_without_onednn_matches_golden(lama_reference, golden, monkeypatch
     with torch.inference_mode():
         out = model(torch.from_numpy(golden["padded_input"])).numpy()
     np.testing.assert_allclose(out, golden["generator_output"], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (8, 8), (9, 13), (17, 3)])
+def test_tiny_images_are_padded_enough_for_the_network(lama_reference, shape):
+    predict = generator_predictor(load_generator(lama_reference / "tiny-lama"))
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, shape + (3,), dtype=np.uint8)
+    mask = np.zeros(shape, bool)
+    mask[0, 0] = True
+    out = inpaint_uint8(predict, rgb, mask)
+    assert out.shape == rgb.shape and np.array_equal(out[~mask], rgb[~mask])

@@ -11,14 +11,17 @@ import numpy as np
 import torch
 
 MODULO = 8
+MIN_SIZE = 16  # the 1/8-scale feature map needs 2 px for the reflect padding of the 3x3 convs
 # (image (1,3,H,W) in [0,1], binary mask (1,1,H,W)) -> composited image (1,3,H,W)
 Predictor = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def pad_to_modulo(array: np.ndarray, modulo: int = MODULO) -> np.ndarray:
-    """Pad a CHW array at the bottom/right to a multiple of ``modulo``, repeating the edge ('symmetric')."""
+def pad_to_modulo(array: np.ndarray, modulo: int = MODULO, min_size: int = MIN_SIZE) -> np.ndarray:
+    """Pad a CHW array at the bottom/right to a multiple of ``modulo`` (and at least ``min_size``),
+    repeating the edge ('symmetric') as the official code does."""
     _, h, w = array.shape
-    return np.pad(array, ((0, 0), (0, -h % modulo), (0, -w % modulo)), mode="symmetric")
+    pad_h, pad_w = max(min_size, h + -h % modulo) - h, max(min_size, w + -w % modulo) - w
+    return np.pad(array, ((0, 0), (0, pad_h), (0, pad_w)), mode="symmetric")
 
 
 def generator_predictor(generator: torch.nn.Module) -> Predictor:
