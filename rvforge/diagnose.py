@@ -46,13 +46,13 @@ KNOWN = (
 )
 
 
-def _install_hints(profile: Profile) -> dict[str, str]:
+def install_hints(profile: Profile) -> dict[str, str]:
     return {req: profile.install_hint(req) for req in profile.packages}
 
 
 def diagnose(text: str, profile: Profile) -> tuple[str | None, str | None]:
     """(diagnosis, the log line that proves it) for the first known failure in ``text``."""
-    hints = _install_hints(profile)
+    hints = install_hints(profile)
     for known in KNOWN:
         match = re.search(known.pattern, text)
         if match:
