@@ -119,18 +119,22 @@ def pip(python: Path) -> list[str]:
 
 
 def download(requirements: list[str], cache: Path, log: TextIO) -> None:
-    """Put wheels for ``requirements`` (and their dependencies) into the pip cache."""
+    """Put wheels for exactly ``requirements`` into the pip cache.
+
+    No dependency resolution: recipes pin every requirement, and the ones built here (numpy,
+    Pillow...) come from the wheelhouse. Resolving would fetch, say, PyPI's newest numpy for
+    pythran - a wheel that does not exist for riscv64 and would shadow the one just built."""
     if requirements:
-        run([sys.executable, "-m", "pip", "download", "--only-binary", ":all:", "--index-url",
-             sources.index_url(), "-d", str(pip_cache(cache)), *requirements], log, clean_env(),
-            what="downloading build requirements")
+        run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+             "--index-url", sources.index_url(), "-d", str(pip_cache(cache)), *requirements], log,
+            clean_env(), what="downloading build requirements")
 
 
 def install(python: Path, requirements: list[str], cache: Path, log: TextIO) -> None:
     """Install pinned requirements from the cache, downloading into it first if needed."""
     if not requirements:
         return
-    offline = [*pip(python), "install", "--no-index", "--find-links",
+    offline = [*pip(python), "install", "--no-index", "--no-deps", "--find-links",
                str(pip_cache(cache)), *requirements]
     try:
         run(offline, log, clean_env(), what="installing requirements from the cache")

@@ -97,8 +97,8 @@ def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.Context, deps: list
     venv = work / "build-venv"
     with step(f"build venv for {recipe.name}"):
         python = buildenv.create_venv(venv, log)
-        buildenv.install(python, list(recipe.build_requires), ctx.cache, log)
         buildenv.install_wheels(python, deps, log)
+        buildenv.install(python, list(recipe.build_requires), ctx.cache, log)
     if "openblas" in recipe.system:
         _ensure_openblas_pc(ctx)
     env = buildenv.build_environment(recipe, ctx, tree, venv, epoch)
@@ -128,8 +128,8 @@ def smoke_test(recipe: Recipe, wheel: Path, deps: list[Path], ctx: buildenv.Cont
     with step(f"test {recipe.name}"):
         python = buildenv.create_venv(work / "test-venv", log)
         from_index, from_house = _split_test_requirements(recipe, wheelhouse)
-        buildenv.install(python, from_index, ctx.cache, log)
         buildenv.install_wheels(python, [*deps, *from_house, wheel], log)
+        buildenv.install(python, from_index, ctx.cache, log)
         script = work / "smoke_test.py"
         script.write_text(recipe.test.script)
         # Run outside the source tree so the import finds the installed wheel, not the sources.
