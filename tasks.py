@@ -105,9 +105,10 @@ def bench(c, sizes=None, quick=False, output=None):
     name="riscv64-check",
     help={
         "rootfs": "riscv64 root filesystem (default: the cached one, created when missing)",
-        "skip_build": "Skip the Pillow source build step",
+        "skip_build": "Skip the Pillow source build step (reuse the wheel an earlier run built)",
+        "skip_bench": "Skip the benchmark step (about 10 minutes under emulation)",
     },
 )
-def riscv64_check(c, rootfs=None, skip_build=False):
+def riscv64_check(c, rootfs=None, skip_build=False, skip_bench=False):
     """Run doctor, a Pillow build, deploy and an erase natively in an emulated riscv64 userland."""
-    run("rvforge.riscv64:main", rootfs=rootfs, skip_build=skip_build)
+    run("rvforge.riscv64:main", rootfs=rootfs, skip_build=skip_build, skip_bench=skip_bench)

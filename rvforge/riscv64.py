@@ -38,12 +38,14 @@ STEP_COPY = f"checkout copied to the userland's {emu.GUEST_SRC}"
 STEP_TOOL = "tool installed in a guest venv (system site packages)"
 
 
-def _guest_outcomes(root: Path, skip_build: bool) -> list[Outcome]:
+def _guest_outcomes(root: Path, skip_build: bool, skip_bench: bool) -> list[Outcome]:
     summary = root / GUEST_SUMMARY.lstrip("/")
     summary.unlink(missing_ok=True)
     argv = [f"{GUEST_VENV}/bin/python", "-m", "rvforge.riscv64_guest", "--summary", GUEST_SUMMARY]
+    argv += ["--skip-build"] if skip_build else []
+    argv += ["--skip-bench"] if skip_bench else []
     try:
-        emu.run_in_guest(root, argv + (["--skip-build"] if skip_build else []), timeout=GUEST_TIMEOUT)
+        emu.run_in_guest(root, argv, timeout=GUEST_TIMEOUT)
     except (emu.EmulationError, OSError) as err:
         info(f"    {err}")
     except subprocess.TimeoutExpired:
@@ -53,7 +55,7 @@ def _guest_outcomes(root: Path, skip_build: bool) -> list[Outcome]:
     return [Outcome(**item) for item in json.loads(summary.read_text())]
 
 
-def main(rootfs: str | None = None, skip_build: bool = False) -> None:
+def main(rootfs: str | None = None, skip_build: bool = False, skip_bench: bool = False) -> None:
     checks = Checklist()
     state: dict[str, Path] = {}
     wanted = Path(rootfs).expanduser().resolve() if rootfs else None
@@ -62,7 +64,7 @@ def main(rootfs: str | None = None, skip_build: bool = False) -> None:
     checks.run(STEP_TOOL, lambda: emu.run_in_guest(state["root"], ["/bin/sh", "-c", INSTALL_TOOL]),
                needs=[STEP_COPY])
     if checks.passed(STEP_TOOL):
-        checks.add(_guest_outcomes(state["root"], skip_build))
+        checks.add(_guest_outcomes(state["root"], skip_build, skip_bench))
     info(checks.table())
     if checks.failed:
         raise CheckFailed(f"riscv64 check: {checks.summary()}")

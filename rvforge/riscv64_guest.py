@@ -1,6 +1,6 @@
 """The riscv64 check's steps that run inside the emulated userland, as riscv64 code.
 
-    python -m rvforge.riscv64_guest [--skip-build] --summary FILE
+    python -m rvforge.riscv64_guest [--skip-build] [--skip-bench] --summary FILE
 
 Each step calls the real command a user runs (``invoke doctor``, ``invoke build-wheels``,
 ``invoke deploy``, ``POST /predict``, ``magiceraser bench``). Deploy, erase and bench share
@@ -213,7 +213,7 @@ def stop_service() -> None:
         subprocess.run([str(ctl), "stop"], check=False)
 
 
-def run_checks(skip_build: bool) -> Checklist:
+def run_checks(skip_build: bool, skip_bench: bool = False) -> Checklist:
     checks = Checklist()
     checks.run(STEP_PROFILE, check_profile)
     checks.run(STEP_DOCTOR, check_doctor)
@@ -224,7 +224,8 @@ def run_checks(skip_build: bool) -> Checklist:
         checks.run(STEP_APP_WHEELS, check_app_wheels, needs=[STEP_DOCTOR])
         checks.run(STEP_DEPLOY, lambda: check_deploy(port), needs=[STEP_APP_WHEELS])
         checks.run(STEP_ERASE, lambda: check_erase(port), needs=[STEP_DEPLOY])
-        checks.run(STEP_BENCH, check_bench, needs=[STEP_DEPLOY])
+        if not skip_bench:
+            checks.run(STEP_BENCH, check_bench, needs=[STEP_DEPLOY])
     finally:
         stop_service()
     return checks
@@ -233,10 +234,11 @@ def run_checks(skip_build: bool) -> Checklist:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rvforge.riscv64_guest")
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--skip-bench", action="store_true")
     parser.add_argument("--summary", required=True, type=Path)
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
-    checks = run_checks(args.skip_build)
+    checks = run_checks(args.skip_build, args.skip_bench)
     args.summary.write_text(json.dumps([asdict(o) for o in checks.outcomes], indent=1))
     return 1 if checks.failed else 0
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The riscv64 check as one command: the same as `invoke riscv64-check`.
 #
-# usage: check.sh [--rootfs DIR] [--skip-build]
+# usage: check.sh [--rootfs DIR] [--skip-build] [--skip-bench]
 #
 # Creates the cached riscv64 userland when it is missing (about 15 minutes), then runs
 # doctor, a Pillow source build, a deploy and an erase inside it as riscv64 code.
@@ -15,7 +15,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --rootfs) [ $# -ge 2 ] || { echo "error: --rootfs needs a directory" >&2; exit 2; }
                   args+=(--rootfs "$2"); shift 2 ;;
-        --skip-build) args+=(--skip-build); shift ;;
+        --skip-build|--skip-bench) args+=("$1"); shift ;;
         -h|--help) sed -n '4p' "$0" | sed 's/^# //'; exit 0 ;;
         *) echo "error: unknown argument '$1'" >&2; sed -n '4p' "$0" | sed 's/^# //' >&2; exit 2 ;;
     esac
