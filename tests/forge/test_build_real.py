@@ -127,3 +127,21 @@ def test_killed_build_leaves_wheelhouse_intact(forge, tmp_path):
     assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
     assert "1 to do, 1 cached" in rerun.stdout
     assert set(manifest(house)) == {"markupsafe", "pillow"}
+
+
+def test_runtime_dependencies_enter_the_wheelhouse(forge, tmp_path):
+    """Flask, waitress and their dependencies: published wheels kept byte-for-byte (sha256 = the
+    recipe's pin), MarkupSafe built here; each one import-tested before it is recorded."""
+    names = ["flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker",
+             "waitress"]
+    proc = build(tmp_path / "wh", forge.home, *(arg for n in names for arg in ("--only", n)))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    wheels = manifest(tmp_path / "wh")
+    assert set(wheels) == set(names)
+    from rvforge.recipes import load_all
+    recipes = load_all()
+    for name in names:
+        if recipes[name].source.kind == "wheel":
+            assert wheels[name]["sha256"] == recipes[name].source.sha256
+            assert wheels[name]["filename"].endswith("-py3-none-any.whl")
+    assert wheels["markupsafe"]["filename"].startswith("markupsafe-3.0.2-cp311-")
