@@ -114,6 +114,8 @@ export class Editor {
   async show(state) {
     if (state.photo !== this.photo) {
       if (!state.photo.bitmap) state.photo.bitmap = await createImageBitmap(state.photo.blob);
+      // Undo/redo may have moved on while this photo decoded: only the latest state is shown.
+      if (state !== this.history?.current) return;
       this.photo = state.photo;
       this.releaseBitmaps(new Set([this.photo, this.history.original]));
     }

@@ -168,7 +168,7 @@ window.magiceraser = {
       ops: editor.history?.current.ops.length ?? 0,
       canUndo: editor.history?.canUndo() ?? false,
       canRedo: editor.history?.canRedo() ?? false,
-      edited: Boolean(editor.history) && editor.history.current.photo !== editor.history.original,
+      edited: Boolean(editor.history) && editor.photo !== editor.history.original,
       scale: editor.viewport.scale,
       brushSize: editor.brushSize,
       pixelsPerSecond: editor.pixelsPerSecond,
