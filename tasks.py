@@ -36,7 +36,7 @@ def doctor(c, profile=None, sysroot=None, fix=False, json=False):
 def build_wheels(c, only=None, jobs=None, dry_run=False, wheelhouse=None, profile=None,
                  sysroot=None, force=False, download_only=False, recipes=None):
     """Build numpy, scipy, scikit-image, Pillow, torch and torchvision wheels into the wheelhouse."""
-    run("rvforge.build:main", only=only or [], jobs=int(jobs) if jobs else None, dry_run=dry_run,
+    run("rvforge.build:main", only=only or [], jobs=jobs, dry_run=dry_run,
         wheelhouse=wheelhouse, profile=profile, sysroot=sysroot, force=force,
         download_only=download_only, recipes=recipes)
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import REPO_ROOT, buildenv, builder, sources
-from .errors import BuildFailed
+from .errors import BuildFailed, ConfigError
 from .host import Host, detect
 from .log import info, step, warn
 from .paths import cache_dir
@@ -19,9 +19,14 @@ from .sysroot import resolve
 from .wheelhouse import Wheelhouse
 
 
-def _jobs(host: Host, requested: int | None) -> int:
+def _jobs(host: Host, requested: int | str | None) -> int:
     if requested:
-        return max(1, requested)
+        try:
+            count = int(requested)
+        except ValueError:
+            raise ConfigError(f"--jobs must be a whole number, not '{requested}'",
+                              hint="pass e.g. --jobs 2, or leave it out to use cores and RAM") from None
+        return max(1, count)
     from .resources import max_jobs
 
     return max_jobs(host)
@@ -72,12 +77,13 @@ def _download_all(steps: list[Step], cache: Path) -> None:
         info(f"    everything is in {cache}")
 
 
-def main(only: list[str] | None = None, jobs: int | None = None, dry_run: bool = False,
+def main(only: list[str] | None = None, jobs: int | str | None = None, dry_run: bool = False,
          wheelhouse: str | None = None, profile: str | None = None, sysroot: str | None = None,
          force: bool = False, download_only: bool = False, recipes: str | None = None) -> int:
     root = resolve(sysroot)
     host = detect(root)
     chosen = select(host, profile)
+    job_count = _jobs(host, jobs)
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     all_recipes = load_all(Path(recipes) if recipes else None, python)
     house = Wheelhouse(Path(wheelhouse) if wheelhouse else REPO_ROOT / "wheelhouse").load()
@@ -95,7 +101,7 @@ def main(only: list[str] | None = None, jobs: int | None = None, dry_run: bool =
         info("nothing to do: every wheel matches its inputs")
         return 0
     ctx = buildenv.Context(profile=chosen, sysroot=root, python=python, machine=host.machine,
-                           jobs=_jobs(host, jobs), cache=cache, ccache=_ccache())
+                           jobs=job_count, cache=cache, ccache=_ccache())
     if dry_run:
         _print_environment(steps, ctx)
         info("\ndry run: nothing fetched or built")
