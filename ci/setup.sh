@@ -16,7 +16,7 @@ if command -v apt-get >/dev/null; then
   pkgs="gcc g++ gfortran pkg-config libopenblas-dev cmake ninja-build patch git ccache python3-venv
         libjpeg-dev zlib1g-dev"
   [ "$DEV" = 1 ] && pkgs="$pkgs meson chromium chromium-driver openssh-server openssh-client rsync
-        proot qemu-user-static debootstrap"
+        proot qemu-user-static debootstrap libseccomp-dev"
   missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
   if [ -n "$missing" ]; then
     as_root apt-get update -qq
@@ -36,20 +36,21 @@ if [ ! -x .venv/bin/python ]; then
   # On riscv64 the distro's torch (if any) stays visible to the venv.
   if [ "$machine" = riscv64 ]; then "$PY" -m venv --system-site-packages .venv; else "$PY" -m venv .venv; fi
 fi
-pip=(.venv/bin/python -m pip install -q)
+# Hosts with local file indexes make pip warn about every missing entry: keep real messages only.
+pip_install() { .venv/bin/python -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 extras=""
 [ "$DEV" = 1 ] && extras="[test]"
 if [ "$machine" = x86_64 ]; then
   # The dev host pins the CPU torch build (constraints/dev.txt).
-  "${pip[@]}" -c constraints/dev.txt -e ".${extras}" -e ./app
+  pip_install -c constraints/dev.txt -e ".${extras}" -e ./app
 else
   # The laptop never pins torch: it comes from the distro (system site packages), the wheelhouse
   # that `invoke build-wheels` fills, or a wheel the user has. Without one, the app is installed
   # without it and `invoke doctor` / `invoke build-wheels` say what to do.
-  "${pip[@]}" -e ".${extras}"
-  if ! "${pip[@]}" --find-links wheelhouse -e ./app; then
-    "${pip[@]}" --no-deps -e ./app
-    "${pip[@]}" --find-links wheelhouse Flask waitress numpy Pillow || true
+  pip_install -e ".${extras}"
+  if ! pip_install --find-links wheelhouse -e ./app; then
+    pip_install --no-deps -e ./app
+    pip_install --find-links wheelhouse Flask waitress numpy Pillow || true
     echo "note: no torch for $machine yet: run 'invoke build-wheels' (or install your distro's torch);" \
          "until then the eraser uses its classical engine" >&2
   fi

@@ -108,6 +108,12 @@ def make_plan(recipes: dict[str, Recipe], only: list[str] | None, wheelhouse: Wh
     selected = {recipe.name for recipe in order}
     steps = []
     for recipe in order:
+        if not recipe.supports(target.python):
+            raise ConfigError(
+                f"{recipe.name} {recipe.version} does not build for Python {target.python} "
+                f"({recipe.path.name} supports '{recipe.python}')",
+                hint=f"select other recipes with --only, or add a variant for Python {target.python} "
+                     f"to {recipe.path.name}")
         for dep in recipe.depends:
             if dep not in selected and wheelhouse.status(dep, keys[dep]) != "current":
                 raise ConfigError(

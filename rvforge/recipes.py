@@ -96,6 +96,10 @@ class Recipe:
     test: SmokeTest
     digest: str  # sha256 over the recipe file and its patch files
 
+    def supports(self, python: str) -> bool:
+        """Whether this recipe builds for Python ``X.Y`` (its top-level ``python`` range)."""
+        return python in self.python
+
     @property
     def builds(self) -> bool:
         """False for wheels taken as published (pure-Python runtime dependencies)."""
@@ -206,6 +210,12 @@ def _pick_variant(fields: _Fields, python: str) -> dict[str, Any]:
             merged.update({k: v for k, v in raw.items() if k != "python"})
             return merged
     if variants and "version" not in fields.data:
+        if python not in _specifier(fields, "python"):
+            # The recipe does not support this Python at all: load its newest variant so the
+            # other recipes stay usable; the plan refuses to build it (Recipe.supports).
+            last = variants[-1]
+            merged.update({k: v for k, v in last.items() if k != "python"})
+            return merged
         fields.fail("variants", f"no variant covers Python {python}")
     return merged
 

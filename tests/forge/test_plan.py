@@ -66,3 +66,15 @@ def test_only_needs_built_dependencies(recipes, tmp_path):
         make_plan(recipes, ["scipy"], house, TARGET, tmp_path / "cache")
     steps = make_plan(recipes, ["numpy", "scipy"], house, TARGET, tmp_path / "cache")
     assert [s.describe() for s in steps] == ["fetch + build", "fetch + build"]
+
+
+def test_recipes_for_another_python_load_but_refuse_to_build(tmp_path):
+    """A Python the scipy recipe does not cover (Debian's riscv64 guest has 3.14) still builds Pillow."""
+    on_314 = load_all(python="3.14")
+    target = dataclasses.replace(TARGET, profile="debian-riscv64", python="3.14")
+    house = Wheelhouse(tmp_path / "wheelhouse").load()
+    steps = make_plan(on_314, ["pillow"], house, target, tmp_path)
+    assert [s.recipe.name for s in steps] == ["pillow"]
+    with pytest.raises(ConfigError, match=r"scipy .* does not build for Python 3.14") as err:
+        make_plan(on_314, ["scipy"], house, target, tmp_path)
+    assert "scipy.yaml" in str(err.value)
