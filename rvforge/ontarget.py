@@ -185,7 +185,11 @@ def deploy(s: Settings) -> Path:
             layer = rel.torch_layer(layout, venv_python, torch_wheel) if torch_wheel else None
             if layer:
                 rel.attach_layer(venv_python, layer)
-            rel.install_offline(venv_python, Path(os.path.expanduser(s.wheelhouse)), ["magiceraser"])
+            wheelhouse = Path(os.path.expanduser(s.wheelhouse))
+            if s.torch == "system":
+                rel.install_app_beside_system_torch(venv_python, wheelhouse)
+            else:
+                rel.install_offline(venv_python, wheelhouse, ["magiceraser"])
             svc.write_run_script(release, s.service)
         with step("health-check the new release on a spare port"):
             staged_check(layout, release, s.health_timeout)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -164,6 +165,24 @@ def install_offline(venv_python: Path, wheelhouse: Path, requirements: list[str]
           "--no-cache-dir", "--no-compile", *requirements], "offline install from the wheelhouse",
          env=offline_pip_env(), hint="a wheel the app needs is missing from the wheelhouse: run "
                                      "invoke build-wheels (it also collects the pure-Python dependencies)")
+
+
+def install_app_beside_system_torch(venv_python: Path, wheelhouse: Path, app: str = "magiceraser") -> None:
+    """The app and its own requirements, leaving torch and torch's dependency tree to the distro.
+
+    A distro's torch stack need not satisfy pip's resolver (Debian's sympy pins mpmath<1.4 while
+    the distro ships mpmath 1.4), and re-resolving it against the wheelhouse would fail for a
+    package the release never uses directly."""
+    install_offline(venv_python, wheelhouse, ["--no-deps", app])
+    listed = subprocess.run(
+        [str(venv_python), "-c", "import importlib.metadata as m, sys; "
+         "print('\\n'.join(m.requires(sys.argv[1]) or []))", app],
+        capture_output=True, text=True, check=True, env=offline_pip_env()).stdout.split("\n")
+    # Standard library only (this runs on deploy targets): a requirement's name is its first word.
+    wanted = [req for req in (line.strip() for line in listed)
+              if req and re.match(r"[A-Za-z0-9._-]+", req).group(0).lower() != "torch"]
+    if wanted:
+        install_offline(venv_python, wheelhouse, wanted)
 
 
 def _sha256(path: Path) -> str:
