@@ -15,4 +15,5 @@ def test_tool_and_app_share_the_user_data_dir(monkeypatch, tmp_path, env):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert paths.user_data_dir() == modelpath.user_data_dir()
-    assert paths.user_data_dir().name == "magiceraser"
+    expected = env.get("MAGICERASER_HOME") or f"{env.get('XDG_DATA_HOME', tmp_path / '.local/share')}/magiceraser"
+    assert str(paths.user_data_dir()) == str(expected)
