@@ -51,6 +51,44 @@ class EditorPage:
             mouse.move(*self.to_page(*point), steps=steps)
         mouse.up()
 
+    def pen_stroke(self, points: list[tuple[float, float]], pressure: float = 0.6, steps: int = 6,
+                   between=None) -> None:
+        """Draw with a stylus: trusted pointer events of type "pen" with pressure, sent the way a tablet's
+        driver sends them (hover in, touch down, move, lift). ``between`` runs once, after the first move."""
+        cdp = self.page.context.new_cdp_session(self.page)
+
+        def send(kind: str, x: float, y: float, force: float, buttons: int) -> None:
+            cdp.send("Input.dispatchMouseEvent", {
+                "type": kind, "x": x, "y": y, "pointerType": "pen", "force": force, "tiltX": 20, "tiltY": -10,
+                "button": "none" if kind == "mouseMoved" and not buttons else "left", "buttons": buttons,
+                "clickCount": 1 if kind != "mouseMoved" else 0})
+
+        screen = [self.to_page(*point) for point in points]
+        send("mouseMoved", *screen[0], 0, 0)
+        send("mousePressed", *screen[0], pressure, 1)
+        for (ax, ay), (bx, by) in zip(screen, screen[1:]):
+            for i in range(1, steps + 1):
+                send("mouseMoved", ax + (bx - ax) * i / steps, ay + (by - ay) * i / steps, pressure, 1)
+                if between:
+                    between()
+                    between = None
+        send("mouseReleased", *screen[-1], 0, 0)
+        cdp.detach()
+
+    def record_pointer_events(self) -> None:
+        """From now on, remember the type and pressure of every pointer event that reaches the view."""
+        self.page.evaluate("""() => {
+            window.pointerSeen = [];
+            const view = document.querySelector("#view");
+            for (const type of ["pointerdown", "pointermove", "pointerup", "pointercancel"]) {
+                view.addEventListener(type, (e) => window.pointerSeen.push(
+                    { type, pointerType: e.pointerType, pressure: e.pressure, trusted: e.isTrusted }));
+            }
+        }""")
+
+    def pointer_events(self) -> list[dict]:
+        return self.page.evaluate("window.pointerSeen")
+
     def erase(self) -> None:
         """Press Erase and wait until a result replaced the photo or an error is shown."""
         before = self.state()["photoSerial"]

@@ -1,4 +1,4 @@
-"""Ways in: drop, paste, touch and pinch, mask tools, compare, and the guard against huge photos."""
+"""Ways in: drop, paste, touch and pinch, a stylus, mask tools, compare, and the guard against huge photos."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import base64
 
 import pytest
 from PIL import Image
+
+from editor_page import decode, expected_mask
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +60,60 @@ def test_touch_paints_and_two_fingers_zoom_without_painting(editor, photos):
     assert state["scale"] > scale * 3
     assert state["ops"] == 1, "a pinch must not leave a stroke behind"
     assert editor.to_page(300, 200) == pytest.approx((cx, cy), abs=2), "pinch zooms about the fingers"
+
+
+PEN_STROKE = [(80.0, 80.0), (200.0, 120.0), (260.0, 220.0)]
+
+
+def test_pen_strokes_paint_the_mask_like_the_mouse(editor, photos):
+    editor.open(photos["cat"])
+    brush = editor.state()["brushSize"]
+    editor.record_pointer_events()
+    editor.pen_stroke(PEN_STROKE, pressure=0.35)
+    seen = editor.pointer_events()
+    down = [e for e in seen if e["type"] == "pointerdown"]
+    assert down and all(e["pointerType"] == "pen" and e["trusted"] for e in seen), seen
+    assert down[0]["pressure"] == pytest.approx(0.35, abs=0.01), "the stylus pressure reaches the page"
+    assert editor.state()["ops"] == 1
+
+    editor.page.keyboard.press("l")
+    lasso = [(300.0, 40.0), (420.0, 50.0), (400.0, 160.0)]
+    editor.pen_stroke([*lasso, lasso[0]], steps=4)
+    assert editor.state()["ops"] == 2, "the lasso works with a stylus too"
+
+    editor.erase()
+    assert editor.error_text() is None
+    painted = decode(editor.bytes("mask"))[1][..., 0] > 0
+    surely_in, surely_out = expected_mask((451, 300), [(PEN_STROKE, brush)], [lasso])
+    assert painted[surely_in].all(), "the mask sent misses part of the pen stroke or lasso"
+    assert not painted[surely_out].any(), "the mask sent covers pixels the pen never touched"
+
+
+def test_a_resting_palm_neither_breaks_nor_steals_a_pen_stroke(editor, photos):
+    """Stylus users rest their hand on touch screens: the touch must not cancel, pinch or end the pen stroke."""
+    editor.open(photos["cat"])
+    scale = editor.state()["scale"]
+    cdp = editor.page.context.new_cdp_session(editor.page)
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
+    palm = editor.to_page(400, 250)
+
+    def palm_down_and_up() -> None:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": palm[0], "y": palm[1]}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": palm[0] + 30, "y": palm[1]}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+    editor.record_pointer_events()
+    editor.pen_stroke(PEN_STROKE, between=palm_down_and_up)
+    downs = [e["pointerType"] for e in editor.pointer_events() if e["type"] == "pointerdown"]
+    assert downs == ["pen", "touch"], "the palm landed while the pen was down"
+    state = editor.state()
+    assert state["ops"] == 1, "the pen stroke (and only it) is in the history"
+    assert state["scale"] == pytest.approx(scale), "pen and palm are no pinch"
+    drawn = editor.page.evaluate("window.magiceraser.debug.maskCoverage()")
+    assert drawn["x1"] > 260 and drawn["y1"] > 220, "the stroke goes on after the palm lifted"
+    assert drawn["x1"] < 300, "the palm painted nothing"
+    editor.page.click('[data-action="undo"]')
+    assert editor.page.evaluate("window.magiceraser.debug.maskCoverage()") is None, "undo removes the whole stroke"
 
 
 def test_invert_clear_and_undo_of_mask_tools(editor, photos):

@@ -1,5 +1,6 @@
 // Pointer gestures on the view: one pointer paints (mouse, pen or finger), the middle button or
-// Space+drag pans, two fingers pinch-zoom and pan, the wheel zooms at the cursor.
+// Space+drag pans, two fingers pinch-zoom and pan, the wheel zooms at the cursor. The pointer that
+// started a gesture owns it: another one landing meanwhile (a palm resting under a stylus) is ignored.
 
 /**
  * @param canvas  the view canvas
@@ -9,7 +10,7 @@
 export function attachPointer(canvas, h) {
   const pointers = new Map();
   let mode = "none";        // none | draw | pan | pinch | ignore
-  let drawId = null;
+  let owner = null;         // {id, type} of the pointer that started the gesture
   let pinch = null;
 
   const local = (e) => {
@@ -26,18 +27,19 @@ export function attachPointer(canvas, h) {
     e.preventDefault();
     canvas.setPointerCapture(e.pointerId);
     pointers.set(e.pointerId, local(e));
-    if (pointers.size === 2 && e.pointerType === "touch") {
+    if (pointers.size === 2 && e.pointerType === "touch" && owner?.type === "touch") {
       if (mode === "draw") h.cancel();
       mode = "pinch";
       pinch = pinchState();
-    } else if (pointers.size > 1) {
       return;
-    } else if (e.button === 1 || h.panKeyHeld()) {
+    }
+    if (pointers.size > 1) return;
+    owner = { id: e.pointerId, type: e.pointerType };
+    if (e.button === 1 || h.panKeyHeld()) {
       mode = "pan";
       h.panning("dragging");
     } else if (e.button === 0 && h.canDraw()) {
       mode = "draw";
-      drawId = e.pointerId;
       h.begin(...local(e));
     } else {
       mode = "ignore";
@@ -50,10 +52,11 @@ export function attachPointer(canvas, h) {
     const prev = pointers.get(e.pointerId);
     if (!prev) return;
     pointers.set(e.pointerId, pos);
-    if (mode === "draw" && e.pointerId === drawId) {
+    const owns = e.pointerId === owner?.id;
+    if (mode === "draw" && owns) {
       const events = e.getCoalescedEvents?.() ?? [];
       (events.length ? events : [e]).forEach((ev) => h.move(...local(ev)));
-    } else if (mode === "pan") {
+    } else if (mode === "pan" && owns) {
       h.pan(pos[0] - prev[0], pos[1] - prev[1]);
     } else if (mode === "pinch" && pointers.size === 2) {
       const next = pinchState();
@@ -65,13 +68,18 @@ export function attachPointer(canvas, h) {
 
   const finish = (e) => {
     if (!pointers.delete(e.pointerId)) return;
-    if (mode === "draw" && e.pointerId === drawId) {
-      if (e.type === "pointerup") h.end(); else h.cancel();
-      drawId = null;
+    if (mode === "pinch" || e.pointerId === owner?.id) {
+      if (mode === "draw") {
+        if (e.type === "pointerup") h.end(); else h.cancel();
+      }
+      if (mode === "pan") h.panning(h.panKeyHeld() ? "true" : "false");
+      // After a pinch, or under a resting palm, the pointers left do nothing until they lift.
+      mode = "ignore";
     }
-    if (mode === "pan") h.panning(h.panKeyHeld() ? "true" : "false");
-    // After a pinch the remaining finger does nothing until it lifts.
-    mode = pointers.size === 0 ? "none" : "ignore";
+    if (pointers.size === 0) {
+      mode = "none";
+      owner = null;
+    }
   };
   canvas.addEventListener("pointerup", finish);
   canvas.addEventListener("pointercancel", finish);
