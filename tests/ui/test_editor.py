@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from io import BytesIO
 
 import pytest
+from PIL import Image
 
 from editor_page import decode, expected_mask
 
@@ -165,6 +167,56 @@ def test_too_large_photo_shows_the_server_error_and_stays_usable(editor, photos)
     state = editor.state()
     assert not state["busy"] and not state["edited"] and state["ops"] == 1
     assert editor.page.is_enabled('[data-action="erase"]')
+
+
+def _send_mask_of_size(editor, size: tuple[int, int]):
+    """A route handler that sends the page's request on with its mask swapped for a white PNG of ``size``,
+    so the real server refuses it (400: mask and photo sizes differ). The body is written out again because
+    an intercepted request carries no bytes for a part backed by a file on disk (the photo)."""
+    mask = BytesIO()
+    Image.new("L", size, 255).save(mask, "PNG")
+
+    def handle(route) -> None:
+        boundary = route.request.headers["content-type"].split("boundary=", 1)[1].encode()
+        parts = [(b"image", b"image.png", editor.bytes("photo")), (b"mask", b"mask.png", mask.getvalue())]
+        body = b"".join(b"--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                        b"Content-Type: image/png\r\n\r\n%s\r\n" % (boundary, name, filename, data)
+                        for name, filename, data in parts) + b"--%s--\r\n" % boundary
+        route.continue_(post_data=body)
+    return handle
+
+
+def test_refused_request_shows_the_reason_keeps_the_work_and_erase_works_again(editor, photos):
+    original = photos["cat"].read_bytes()
+    editor.open(photos["cat"])
+    editor.drag([(100.0, 100.0), (180.0, 140.0)])
+    editor.drag([(300.0, 200.0), (340.0, 230.0)])
+    editor.page.route("**/api/v1/inpaint", _send_mask_of_size(editor, (64, 64)), times=1)
+    with editor.page.expect_response("**/api/v1/inpaint") as answer:
+        editor.erase()
+    refused = answer.value
+    assert refused.status == 400
+    reason = refused.json()["error"]
+    assert "mask is 64x64 but the image is 451x300" in reason
+
+    message = editor.error_text()
+    assert message is not None and message.startswith(f"The eraser refused the request ({reason})."), message
+    assert not re.search(r"Error:|Traceback|\.js:\d|[{}]", message), "words for people, not a stack trace"
+    assert "unchanged" in editor.page.inner_text("#status-message")
+    state = editor.state()
+    assert not state["busy"] and not state["edited"] and state["ops"] == 2, "the strokes are kept"
+    assert editor.bytes("photo") == original, "the loaded photo is kept"
+    first_mask = decode(editor.bytes("mask"))[1]
+    assert editor.page.is_enabled('[data-action="erase"]')
+
+    editor.page.click(".toast.error button")
+    editor.erase()
+    assert editor.error_text() is None
+    state = editor.state()
+    assert state["edited"] and state["ops"] == 0
+    assert (decode(editor.bytes("mask"))[1] == first_mask).all(), "the retry sends the very mask drawn before"
+    result = decode(editor.bytes("photo"))[1]
+    assert (result[95:105, 120:160] != decode(original)[1][95:105, 120:160]).any(), "the retry erased"
 
 
 def test_busy_server_answer_is_explained(editor, photos):

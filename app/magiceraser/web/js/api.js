@@ -32,7 +32,7 @@ async function failure(response) {
       return new ApiError(`The eraser is busy with another photo${detail}. Try again ${when}.`, 503);
     }
     case 400:
-      return new ApiError(said ?? "The eraser rejected the request.", 400);
+      return new ApiError(`The eraser refused the request${detail}.`, 400);
     default:
       return new ApiError(`The eraser failed (HTTP ${response.status})${detail}.`, response.status);
   }
