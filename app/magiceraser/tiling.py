@@ -5,7 +5,8 @@ C_in*k*k floats per output pixel: the last 7x7 conv of LaMa alone needs 26 GB at
 Cutting the output into bands of rows, each computed from exactly the input rows it depends on
 (halo included, reflect padding applied only at the real image edge), gives the same result as
 the untiled op while the buffer never exceeds ``budget`` bytes. Convs with fewer outputs than
-inputs (the 7x7 head) skip im2col altogether: one GEMM to per-tap maps, then shifted sums.
+inputs (the 7x7 head) skip im2col altogether: one GEMM to per-tap maps, then shifted sums. With
+``winograd`` the 3x3 stride-1 convs (LaMa's FFC blocks, most of its work) skip it too (winograd.py).
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .winograd import conv3x3, transform_weight
+
 DEFAULT_BUDGET = 96 * 2**20
 
 
 @dataclass(frozen=True)
 class Tiling:
-    """Largest im2col/col2im buffer one conv call may allocate; None = never tile."""
+    """Largest im2col/col2im buffer one conv call may allocate (None = never tile), and whether 3x3
+    stride-1 convs use Winograd F(4x4, 3x3) (4x fewer multiplies than im2col + GEMM)."""
 
     budget: int | None = DEFAULT_BUDGET
+    winograd: bool = False
 
     def rows_per_band(self, bytes_per_row: int, rows: int) -> int:
         if self.budget is None or bytes_per_row * rows <= self.budget:
@@ -31,27 +36,50 @@ class Tiling:
 
     def conv2d(self, x: torch.Tensor, conv: torch.nn.Conv2d, padding: int = 0, reflect: bool = True) -> torch.Tensor:
         """``conv`` (built with padding 0) applied after padding x by ``padding`` (reflect or zeros)."""
-        weight, bias = conv.weight, conv.bias
-        stride, k = conv.stride[0], weight.shape[-1]
+        return self._conv(x, conv.weight, conv.bias, conv.stride[0], padding, reflect)
+
+    def _conv(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, padding: int,
+              reflect: bool) -> torch.Tensor:
+        k = weight.shape[-1]
         n, c_in, h, w = x.shape
         c_out = weight.shape[0]
         h_out = (h + 2 * padding - k) // stride + 1
         w_out = (w + 2 * padding - k) // stride + 1
         mode = "reflect" if reflect else "constant"
-        shift_sum = self.budget is not None and stride == 1 and k > 1 and c_out < c_in
-        per_pixel = (c_out if shift_sum else c_in) * k * k * x.element_size() * n
-        band = self.rows_per_band(per_pixel * (w + 2 * padding), h_out)
-        if (band >= h_out and not shift_sum) or k == 1:
+        method = self._method(weight, stride, c_in)
+        # floats per output pixel of the method's work buffer (Winograd: 36/16 per channel in and out)
+        per_pixel = {"im2col": c_in * k * k, "shift-sum": c_out * k * k, "winograd": 3 * (c_in + c_out)}[method]
+        band = self.rows_per_band(per_pixel * x.element_size() * n * (w + 2 * padding), h_out)
+        operand = transform_weight(weight) if method == "winograd" else weight
+        if band >= h_out or k == 1:
             padded = F.pad(x, (padding,) * 4, mode=mode) if padding else x
-            return F.conv2d(padded, weight, bias, stride)
+            return self._valid_conv(method, padded, operand, bias, stride)
         out = x.new_empty((n, c_out, h_out, w_out))
         for o0 in range(0, h_out, band):
             o1 = min(h_out, o0 + band)
             start, stop = o0 * stride - padding, (o1 - 1) * stride + k - padding
             top, bottom = max(0, -start), max(0, stop - h)
             piece = F.pad(x[:, :, max(0, start):min(h, stop)], (padding, padding, top, bottom), mode=mode)
-            out[:, :, o0:o1] = _shift_sum_conv(piece, weight, bias) if shift_sum else F.conv2d(piece, weight, bias, stride)
+            out[:, :, o0:o1] = self._valid_conv(method, piece, operand, bias, stride)
         return out
+
+    def _method(self, weight: torch.Tensor, stride: int, c_in: int) -> str:
+        k = weight.shape[-1]
+        if self.winograd and stride == 1 and tuple(weight.shape[-2:]) == (3, 3):
+            return "winograd"
+        if self.budget is not None and stride == 1 and k > 1 and weight.shape[0] < c_in:
+            return "shift-sum"
+        return "im2col"
+
+    @staticmethod
+    def _valid_conv(method: str, x: torch.Tensor, operand: torch.Tensor, bias: torch.Tensor | None,
+                    stride: int) -> torch.Tensor:
+        """Unpadded conv of x; ``operand`` is the weight, or its Winograd transform."""
+        if method == "winograd":
+            return conv3x3(x, operand, bias)
+        if method == "shift-sum":
+            return _shift_sum_conv(x, operand, bias)
+        return F.conv2d(x, operand, bias, stride)
 
     def conv_transpose2d(self, x: torch.Tensor, conv: torch.nn.ConvTranspose2d) -> torch.Tensor:
         """``conv(x)`` computed band by band; each output band reads the input rows that reach it."""

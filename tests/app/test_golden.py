@@ -41,10 +41,12 @@ def test_pipeline_matches_golden_result(lama_reference, golden, photo):
     assert np.array_equal(result[keep], rgb[keep])
 
 
-def test_tiled_without_onednn_matches_golden(lama_reference, golden, monkeypatch):
-    """Tiny bands force every spatial conv through the banded path, as on riscv64 torch."""
+@pytest.mark.parametrize("winograd", [False, True], ids=["im2col", "winograd"])
+def test_tiled_without_onednn_matches_golden(lama_reference, golden, monkeypatch, winograd):
+    """Tiny bands force every spatial conv through the banded path, as on riscv64 torch; the engine's
+    default there also runs the 3x3 convs through Winograd."""
     monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)
-    model = load_generator(lama_reference / "tiny-lama", tiling=Tiling(budget=4096))
+    model = load_generator(lama_reference / "tiny-lama", tiling=Tiling(budget=4096, winograd=winograd))
     with torch.inference_mode():
         out = model(torch.from_numpy(golden["padded_input"])).numpy()
     np.testing.assert_allclose(out, golden["generator_output"], atol=1e-5, rtol=0)

