@@ -52,3 +52,15 @@ def test_no_budget_means_one_call():
     assert TINY.rows_per_band(10**6, 100) == 1
     x = torch.rand(1, 2, 8, 8)
     torch.testing.assert_close(Tiling(None).conv2d(x, conv, 1), conv(F.pad(x, (1,) * 4, mode="reflect")))
+
+
+def test_streamed_buffers_band_at_the_work_set_and_winograd_only_at_the_budget():
+    tiling = Tiling(budget=10**6, work_set=1024)
+    assert tiling.rows_per_band(512, 100, streamed=True) == 2  # im2col/col2im: cache-sized bands
+    assert tiling.rows_per_band(512, 100) == 100  # Winograd buffers: only the memory budget applies
+    assert Tiling(None, work_set=1024).rows_per_band(512, 100, streamed=True) == 100  # oneDNN: never tiled
+    conv = nn.Conv2d(3, 8, 7)
+    x = torch.rand(1, 3, 30, 20)
+    with torch.inference_mode():
+        got = Tiling(budget=10**9, work_set=4096).conv2d(x, conv, 3)
+    torch.testing.assert_close(got, conv(F.pad(x, (3,) * 4, mode="reflect")), atol=1e-5, rtol=1e-5)
