@@ -63,17 +63,48 @@ class EditorPage:
                 "button": "none" if kind == "mouseMoved" and not buttons else "left", "buttons": buttons,
                 "clickCount": 1 if kind != "mouseMoved" else 0})
 
-        screen = [self.to_page(*point) for point in points]
-        send("mouseMoved", *screen[0], 0, 0)
-        send("mousePressed", *screen[0], pressure, 1)
-        for (ax, ay), (bx, by) in zip(screen, screen[1:]):
-            for i in range(1, steps + 1):
-                send("mouseMoved", ax + (bx - ax) * i / steps, ay + (by - ay) * i / steps, pressure, 1)
-                if between:
-                    between()
-                    between = None
-        send("mouseReleased", *screen[-1], 0, 0)
+        path = self._pen_path(points, steps)
+        send("mouseMoved", *path[0], 0, 0)
+        send("mousePressed", *path[0], pressure, 1)
+        for x, y in path[1:]:
+            send("mouseMoved", x, y, pressure, 1)
+            if between:
+                between()
+                between = None
+        send("mouseReleased", *path[-1], 0, 0)
         cdp.detach()
+
+    def pen_eraser_stroke(self, points: list[tuple[float, float]], steps: int = 6) -> None:
+        """Stroke with the stylus's eraser end: button 5 on press and lift, bit 32 in ``buttons`` while down.
+
+        Chromium's DevTools input (Input.dispatchMouseEvent) has no eraser button and drops bit 32 of
+        ``buttons``, so the pen hovers in for real (a live pen pointer the page may capture) and the press,
+        moves and lift are PointerEvents dispatched from the page with that pen's pointerId."""
+        self.page.evaluate("""() => { window.penId = new Promise((resolve) => document.querySelector("#view")
+            .addEventListener("pointermove", (e) => resolve(e.pointerId), { once: true })); }""")
+        cdp = self.page.context.new_cdp_session(self.page)
+        path = self._pen_path(points, steps)
+        cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": path[0][0], "y": path[0][1],
+                                              "pointerType": "pen", "button": "none", "buttons": 0})
+        cdp.detach()
+        self.page.evaluate("""async (path) => {
+            const pointerId = await window.penId;
+            const view = document.querySelector("#view");
+            const send = (type, [clientX, clientY], button, buttons) => view.dispatchEvent(new PointerEvent(type, {
+                bubbles: true, cancelable: true, pointerId, pointerType: "pen", isPrimary: true,
+                clientX, clientY, button, buttons, pressure: buttons ? 0.6 : 0 }));
+            send("pointerdown", path[0], 5, 32);
+            path.slice(1).forEach((point) => send("pointermove", point, -1, 32));
+            send("pointerup", path.at(-1), 5, 0);
+        }""", path)
+
+    def _pen_path(self, points: list[tuple[float, float]], steps: int) -> list[tuple[float, float]]:
+        """Page positions from the first image point through the others in ``steps`` straight steps each."""
+        screen = [self.to_page(*point) for point in points]
+        path = screen[:1]
+        for (ax, ay), (bx, by) in zip(screen, screen[1:]):
+            path += [(ax + (bx - ax) * i / steps, ay + (by - ay) * i / steps) for i in range(1, steps + 1)]
+        return path
 
     def record_pointer_events(self) -> None:
         """From now on, remember the type and pressure of every pointer event that reaches the view."""

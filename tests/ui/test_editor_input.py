@@ -116,6 +116,42 @@ def test_a_resting_palm_neither_breaks_nor_steals_a_pen_stroke(editor, photos):
     assert editor.page.evaluate("window.magiceraser.debug.maskCoverage()") is None, "undo removes the whole stroke"
 
 
+def test_the_pen_eraser_end_unpaints_without_changing_the_tool(editor, photos):
+    """The stylus's eraser end erases mask paint like the eraser tool, undoably, while the brush stays selected.
+
+    The eraser end's events come from the page (see EditorPage.pen_eraser_stroke): Chromium's DevTools
+    input cannot send an eraser button."""
+    editor.open(photos["cat"])
+    brush = editor.state()["brushSize"]
+    coverage = "window.magiceraser.debug.maskCoverage()"
+    tip = [(60.0, 150.0), (390.0, 150.0)]
+    eraser = [(225.0, 60.0), (225.0, 240.0)]
+    editor.pen_stroke(tip)
+    painted = editor.page.evaluate(coverage)
+    editor.pen_eraser_stroke(eraser)
+    assert editor.state()["ops"] == 2, "the eraser end's stroke is in the history"
+    assert editor.page.evaluate(coverage)["count"] < painted["count"] - brush * brush // 2
+    pressed = editor.page.eval_on_selector_all("[data-tool]", "(bs) => bs.map((b) => [b.dataset.tool, b.ariaPressed])")
+    assert dict(pressed) == {"brush": "true", "eraser": "false", "lasso": "false"}, "the toolbar tool is unchanged"
+
+    editor.erase()
+    assert editor.error_text() is None
+    sent = decode(editor.bytes("mask"))[1][..., 0] > 0
+    tip_in, tip_out = expected_mask((451, 300), [(tip, brush)], [])
+    eraser_in, eraser_out = expected_mask((451, 300), [(eraser, brush)], [])
+    assert sent[tip_in & eraser_out].all(), "the tip's paint outside the eraser's path is sent"
+    assert not sent[tip_out | eraser_in].any(), "the eraser end's path is left unpainted"
+
+    editor.page.click('[data-action="undo"]')
+    editor.page.click('[data-action="undo"]')
+    restored = editor.page.evaluate(coverage)
+    assert editor.state()["ops"] == 1
+    assert restored["count"] == pytest.approx(painted["count"], rel=0.01), "undo gives the erased paint back"
+    editor.pen_stroke(tip)
+    assert editor.state()["ops"] == 2 and editor.page.evaluate(coverage)["count"] >= restored["count"], \
+        "after the eraser end, the pen tip paints with the brush again"
+
+
 def test_invert_clear_and_undo_of_mask_tools(editor, photos):
     editor.open(photos["cat"])
     coverage = "window.magiceraser.debug.maskCoverage()"

@@ -130,12 +130,14 @@ export class Editor {
     return Boolean(this.photo) && !this.request && !this.held.has("pan");
   }
 
-  begin(sx, sy) {
+  /** Start a stroke with the selected tool, or with the eraser for a stylus's eraser end. */
+  begin(sx, sy, eraserEnd = false) {
     const [x, y] = this.viewport.toImage(sx, sy);
-    if (this.tool === "lasso") {
+    const tool = eraserEnd ? "eraser" : this.tool;
+    if (tool === "lasso") {
       this.live = { kind: "lasso", points: [x, y] };
     } else {
-      this.live = { kind: "stroke", erase: this.tool === "eraser", size: this.brushSize, points: [x, y] };
+      this.live = { kind: "stroke", erase: tool === "eraser", size: this.brushSize, points: [x, y] };
       this.mask.strokeSegment(this.live, 0);
       this.invalidateStroke(this.live, 0);
     }
@@ -372,7 +374,8 @@ export class Editor {
     const [x, y] = this.hoverPos;
     ctx.beginPath();
     ctx.arc(x, y, Math.max(1.5, (this.brushSize / 2) * this.viewport.scale), 0, Math.PI * 2);
-    outline(ctx, this.tool === "eraser" ? [4, 3] : []);
+    const erasing = this.live ? this.live.erase : this.tool === "eraser";
+    outline(ctx, erasing ? [4, 3] : []);
   }
 }
 

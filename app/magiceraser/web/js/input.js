@@ -1,10 +1,11 @@
-// Pointer gestures on the view: one pointer paints (mouse, pen or finger), the middle button or
+// Pointer gestures on the view: one pointer paints (mouse, pen or finger), a stylus's eraser end
+// unpaints whatever tool is selected, as in drawing apps; the middle button or
 // Space+drag pans, two fingers pinch-zoom and pan, the wheel zooms at the cursor. The pointer that
 // started a gesture owns it: another one landing meanwhile (a palm resting under a stylus) is ignored.
 
 /**
  * @param canvas  the view canvas
- * @param h  {canDraw(), panKeyHeld(), begin(sx, sy), move(sx, sy), end(), cancel(),
+ * @param h  {canDraw(), panKeyHeld(), begin(sx, sy, eraserEnd), move(sx, sy), end(), cancel(),
  *            pan(dx, dy), zoom(factor, sx, sy), hover(pos | null), panning(state)}
  */
 export function attachPointer(canvas, h) {
@@ -17,6 +18,9 @@ export function attachPointer(canvas, h) {
     const r = canvas.getBoundingClientRect();
     return [e.clientX - r.left, e.clientY - r.top];
   };
+
+  // Pointer Events report a stylus's eraser end as button 5 on press and bit 32 in `buttons`.
+  const isEraserEnd = (e) => e.pointerType === "pen" && (e.button === 5 || (e.buttons & 32) !== 0);
 
   const pinchState = () => {
     const [a, b] = [...pointers.values()];
@@ -38,9 +42,9 @@ export function attachPointer(canvas, h) {
     if (e.button === 1 || h.panKeyHeld()) {
       mode = "pan";
       h.panning("dragging");
-    } else if (e.button === 0 && h.canDraw()) {
+    } else if ((e.button === 0 || isEraserEnd(e)) && h.canDraw()) {
       mode = "draw";
-      h.begin(...local(e));
+      h.begin(...local(e), isEraserEnd(e));
     } else {
       mode = "ignore";
     }

@@ -126,7 +126,7 @@ function wireView() {
   attachPointer(editor.view, {
     canDraw: () => editor.canDraw(),
     panKeyHeld: () => editor.held.has("pan"),
-    begin: (x, y) => editor.begin(x, y),
+    begin: (x, y, eraserEnd) => editor.begin(x, y, eraserEnd),
     move: (x, y) => editor.move(x, y),
     end: () => editor.end(),
     cancel: () => editor.cancel(),
