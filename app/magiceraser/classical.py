@@ -1,9 +1,12 @@
-"""Non-neural fallback: multi-scale harmonic fill in numpy, used when no LaMa model is installed.
+"""Non-neural fallback in numpy, used when no LaMa model is installed: harmonic colours, copied texture.
 
-Each hole is solved coarse to fine: the coarse level (2x2 means of the known pixels) seeds the
-finer one, where a few Jacobi sweeps of the Laplace equation smooth it against the hole's border.
-The fill carries the surrounding colours in smoothly - no hole, no smear beyond the mask - and it
-only ever works in a small window around each group of mask pixels.
+A harmonic fill alone is smooth and looks blurred on grass, gravel or fabric, so the hole is also
+filled exemplar-style: coarse to fine, each hole pixel copies the known pixel whose surrounding
+patch best matches its own (patchmatch). The copy is then shifted by the low-frequency difference
+to the harmonic fill, which carries the border colours in. The harmonic fill itself is solved coarse
+to fine: the coarse level (2x2 means of the known pixels) seeds the finer one, where a few Jacobi
+sweeps of the Laplace equation smooth it against the hole's border. Everything works in a window
+around each group of mask pixels; windows too small for a patch get the harmonic fill only.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
-from . import strategy
+from . import patchmatch, strategy
 from .engine import check_inputs
 from .lama.errors import INSTALL_HINT
 from .strategy import InpaintOptions
 
 SWEEPS = 24
-WINDOW_MARGIN = 8
+WINDOW_MARGIN = 48  # texture sources for the patch search come from this ring around the hole
+COARSE_SPAN = 48
+PASSES = 3
+TINT_RADIUS = 16
 
 
 def _block_sums(a: np.ndarray) -> np.ndarray:
@@ -63,9 +69,64 @@ def harmonic_fill(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return image
 
 
+def _halve(image: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Half size for patch search: a block with any hole pixel is a hole, so coarse sources stay fully known."""
+    small, _ = _downsample(image, hole)
+    h, w = hole.shape
+    return small, _block_sums(np.pad(hole, ((0, h % 2), (0, w % 2)))) > 0
+
+
+def _pyramid(image: np.ndarray, hole: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fine to coarse, halving until the hole is small enough for a few jumps to cross it."""
+    levels = [(image, hole)]
+    rows, cols = np.nonzero(hole.any(axis=1))[0], np.nonzero(hole.any(axis=0))[0]
+    span = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    while span > COARSE_SPAN and min(levels[-1][1].shape) >= 4 * (2 * patchmatch.RADIUS + 1):
+        levels.append(_halve(*levels[-1]))
+        span //= 2
+    return levels
+
+
+def _upsample_field(field: patchmatch.Field, hole: np.ndarray) -> np.ndarray:
+    """Guess for the finer level: each fine hole pixel takes its coarse parent's source, doubled."""
+    grid = np.zeros((*field.hole.shape, 2), np.int64)
+    grid[field.ys, field.xs] = field.best
+    ys, xs = np.nonzero(hole)
+    return 2 * grid[ys // 2, xs // 2] + np.stack([ys % 2, xs % 2], axis=1)
+
+
+def exemplar_fill(image: np.ndarray, hole: np.ndarray) -> np.ndarray | None:
+    """Hole filled by copying, coarse to fine, the known pixel whose patch best matches; None without sources."""
+    rng = np.random.default_rng(0)
+    field: patchmatch.Field | None = None
+    for level_image, level_hole in reversed(_pyramid(image, hole)):
+        valid = patchmatch.source_centres(level_hole)
+        if not valid.any():
+            field = None
+            continue
+        guess = None if field is None else _upsample_field(field, level_hole)
+        field = patchmatch.Field(level_image, level_hole, valid, rng, guess)
+        for _ in range(PASSES):
+            field.improve(field.copied(level_image))
+    return None if field is None else field.copied(image)
+
+
+def textured_fill(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Harmonic colours plus copied texture: the exemplar fill, shifted by the low-frequency
+    difference to the harmonic fill so that a darker or lighter source cannot tint the hole.
+    The shift stays within the colour range of the known pixels, so a dark speck copied next
+    to a highlight cannot turn into a colour found nowhere around the hole (e.g. pure black)."""
+    base = harmonic_fill(image, hole)
+    copied = exemplar_fill(image, hole) if hole.any() else None
+    if copied is None:
+        return base
+    known = image[~hole]
+    return np.clip(copied + patchmatch.box_blur(base - copied, TINT_RADIUS), known.min(axis=0), known.max(axis=0))
+
+
 def fill_window(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """strategy.InpaintFn: one window in, filled window out (uint8)."""
-    filled = harmonic_fill(rgb.astype(np.float32), mask)
+    filled = textured_fill(rgb.astype(np.float32), mask)
     return np.clip(np.rint(filled), 0, 255).astype(np.uint8)
 
 

@@ -9,6 +9,7 @@ from skimage import data
 
 from magiceraser.classical import ClassicalEngine, harmonic_fill
 from magiceraser.engine import load_engine
+from magiceraser.patchmatch import box_blur
 
 
 def _ellipse(shape, center, axes):
@@ -39,6 +40,50 @@ def test_fill_is_harmonic_on_a_gradient():
     hole = _ellipse(ramp.shape[:2], (100, 60), (30, 20))
     filled = harmonic_fill(np.where(hole[..., None], 0, ramp), hole)
     assert np.abs(filled - ramp)[hole].max() < 3
+
+
+def _detail(rgb):
+    """High frequencies: the image minus its 5x5 box blur."""
+    return rgb.astype(np.float32) - box_blur(rgb.astype(np.float32), 2)
+
+
+@pytest.mark.parametrize("name", ["brick", "gravel", "grass"])
+def test_fill_carries_the_texture_of_the_surroundings(name):
+    """On a textured photo the hole gets texture like its border, not a smooth blur of its colour."""
+    rgb = np.asarray(Image.fromarray(getattr(data, name)()).convert("RGB"))
+    centre = (256, 256)
+    mask = _ellipse(rgb.shape[:2], centre, (100, 75))
+    holed = rgb.copy()
+    holed[mask] = 0
+    out = ClassicalEngine().inpaint(holed, mask)
+    assert np.array_equal(out[~mask], rgb[~mask])
+    ring = _ellipse(rgb.shape[:2], centre, (116, 91)) & ~_ellipse(rgb.shape[:2], centre, (104, 79))
+    assert _detail(out)[mask].std() >= 0.5 * _detail(out)[ring].std()
+    assert np.abs(out[mask].mean(0) - out[ring].mean(0)).max() < 12
+
+
+@pytest.mark.parametrize("shape,hole", [
+    ((512, 512), np.s_[:90, :120]),  # touches two image borders
+    ((512, 512), np.s_[:, 200:260]),  # crosses the whole image
+    ((512, 512), np.s_[300:301, 300:301]),  # one pixel
+    ((20, 20), np.s_[1:, :]),  # all but one row of the window
+    ((5, 5), np.s_[2:3, 2:3]),  # window smaller than a patch
+])
+def test_awkward_holes_are_filled_deterministically_inside_the_mask(shape, hole):
+    rgb = np.ascontiguousarray(np.asarray(Image.fromarray(data.gravel()).convert("RGB"))[:shape[0], :shape[1]])
+    mask = np.zeros(shape, bool)
+    mask[hole] = True
+    holed = rgb.copy()
+    holed[mask] = 0
+    out = ClassicalEngine().inpaint(holed, mask)
+    assert np.array_equal(out, ClassicalEngine().inpaint(holed, mask))
+    assert np.array_equal(out[~mask], rgb[~mask])
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    near = np.zeros_like(mask)
+    near[max(rows[0] - 16, 0):rows[-1] + 17, max(cols[0] - 16, 0):cols[-1] + 17] = True
+    around = rgb[near & ~mask].astype(float)
+    assert np.abs(out[mask].mean() - around.mean()) < 2 * around.std() + 10  # colours from nearby
+    assert out[mask].sum(axis=1).min() > 0
 
 
 def test_without_a_model_the_classical_engine_says_how_to_install_lama(tmp_path, monkeypatch):
