@@ -1,6 +1,6 @@
 """Reach a deploy target over plain OpenSSH: host keys checked, never accepted blindly.
 
-Every ssh/rsync/scp call uses ``StrictHostKeyChecking=yes`` with the target's known_hosts
+Every ssh/rsync call uses ``StrictHostKeyChecking=yes`` with the target's known_hosts
 file, so an unknown or changed host key stops the deploy before anything is copied.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from .errors import DeployError
@@ -71,19 +72,37 @@ class Ssh:
 
     def copy(self, source: Path, remote_dir: str, delete: bool = False, excludes: tuple[str, ...] = ()) -> None:
         """Mirror ``source`` (a dir's contents, or one file) into ``remote_dir``: rsync sends only
-        what changed; without rsync on both ends scp copies everything."""
+        what changed; without rsync on both ends a tar stream over ssh sends everything, with the
+        same result (excluded names skipped, and with ``delete`` nothing else left in remote_dir)."""
         if self.run(["mkdir", "-p", remote_dir]).returncode != 0:
             raise DeployError(f"cannot create {remote_dir} on {self._where()}")
-        src = f"{source}/" if source.is_dir() else str(source)
-        dest = f"{self.target.destination}:{remote_dir}/"
         if shutil.which("rsync") and self.has_remote("rsync"):
+            src = f"{source}/" if source.is_dir() else str(source)
             cmd = ["rsync", "-a", "--delay-updates", "-e", shlex.join(self.ssh_command())]
             cmd += ["--delete"] if delete else []
             cmd += [f"--exclude={pattern}" for pattern in excludes]
-            cmd += [src, dest]
+            proc = subprocess.run([*cmd, src, f"{self.target.destination}:{remote_dir}/"],
+                                  capture_output=True, text=True)
         else:
-            items = [str(p) for p in source.iterdir()] if source.is_dir() else [str(source)]
-            cmd = ["scp", "-q", "-r", *self.options(), "-P", str(self.target.port), *items, dest]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+            proc = self._copy_by_tar(source, remote_dir, delete, excludes)
         if proc.returncode != 0:
             raise DeployError(f"copying {source} to {self._where()}:{remote_dir} failed: {proc.stderr.strip()}")
+
+    def _copy_by_tar(self, source: Path, remote_dir: str, delete: bool,
+                     excludes: tuple[str, ...]) -> subprocess.CompletedProcess:
+        base, member = (source, ".") if source.is_dir() else (source.parent, source.name)
+        pack = ["tar", "-C", str(base), "-cf", "-", *(f"--exclude={pattern}" for pattern in excludes), member]
+        target = shlex.quote(remote_dir)
+        clear = f"find {target} -mindepth 1 -delete && " if delete else ""
+        unpack = f"{clear}tar -C {target} -xf -"
+        with tempfile.TemporaryFile() as pack_err, \
+                subprocess.Popen(pack, stdout=subprocess.PIPE, stderr=pack_err) as packer:
+            proc = subprocess.run([*self.ssh_command(), self.target.destination, unpack], stdin=packer.stdout,
+                                  capture_output=True, text=True)
+            packer.stdout.close()
+            packer.wait()
+            pack_err.seek(0)
+            message = pack_err.read().decode(errors="replace").strip()
+        if packer.returncode != 0:
+            return subprocess.CompletedProcess(pack, packer.returncode, "", f"tar: {message}")
+        return proc

@@ -20,6 +20,8 @@ import pytest
 import requests
 
 from deploy_support import copy_wheelhouse, free_port, invoke, offline_env
+from rvforge.remote import Ssh
+from rvforge.targets import SshTarget
 
 SSHD = "/usr/sbin/sshd"
 
@@ -115,3 +117,37 @@ def test_deploy_over_ssh_copies_what_changed_and_serves(sshd, app_wheelhouse, ti
         ctl = prefix / "bin" / "magiceraserctl"
         if ctl.exists():
             subprocess.run([str(ctl), "stop"], capture_output=True)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("transport", ["rsync", "tar"])
+def test_copy_mirrors_the_same_tree_with_or_without_rsync(sshd, tmp_path, monkeypatch, transport):
+    """Without rsync on this machine the copy falls back to a tar stream over ssh; both honour
+    excludes, ``delete`` and names with spaces the same way."""
+    if transport == "tar":
+        which = shutil.which
+        monkeypatch.setattr("rvforge.remote.shutil.which", lambda name, *a, **k: None if name == "rsync"
+                            else which(name, *a, **k))
+    ssh = Ssh(SshTarget(host="127.0.0.1", port=sshd["port"], user=getpass.getuser(),
+                        key=str(sshd["root"] / "user_key"), known_hosts=str(sshd["root"] / "known_hosts")))
+    source = tmp_path / "source"
+    (source / "pkg" / "__pycache__").mkdir(parents=True)
+    (source / "app-1.0-py3-none-any.whl").write_bytes(b"wheel")
+    (source / "pkg" / "mod.py").write_text("x = 1\n")
+    (source / "pkg" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\0")
+    (source / "model.tmp").write_text("partial download")
+    (source / "name with space.txt").write_text("s")
+    remote = tmp_path / "remote dir"
+    (remote / "old").mkdir(parents=True)
+    (remote / "old" / "stale-0.9.whl").write_text("stale")
+    ssh.copy(source, str(remote), delete=True, excludes=("__pycache__", "*.tmp"))
+    expected = {"app-1.0-py3-none-any.whl": b"wheel", "name with space.txt": b"s", "pkg/mod.py": b"x = 1\n"}
+    assert _tree(remote) == expected
+    (remote / "kept.txt").write_text("kept")
+    single = tmp_path / "torch-2.6.0-cp311-cp311-linux_riscv64.whl"
+    single.write_bytes(b"torch")
+    ssh.copy(single, str(remote))  # no delete: what is there stays
+    assert _tree(remote) == {**expected, "kept.txt": b"kept", single.name: b"torch"}
