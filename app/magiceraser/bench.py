@@ -2,8 +2,8 @@
 
 Every configuration runs in its own child process; its peak RSS comes from os.wait4's rusage for
 that child alone. The model is the big-lama architecture with random weights (speed and memory do
-not depend on the weights), the photos are scikit-image samples upscaled to the benchmark size
-with an object-sized (~200x150) elliptical mask.
+not depend on the weights) unless --model names an installed one; the photos are scikit-image
+samples upscaled to the benchmark size with an object-sized (~200x150) elliptical mask.
 """
 
 from __future__ import annotations
@@ -20,8 +20,13 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .lama.pipeline import Predictor
+    from .tiling import Tiling
 
 SECTION = "## Eraser engine"
 KEPT = "\n### How the defaults were chosen"  # hand-measured notes that a re-run keeps
@@ -39,6 +44,8 @@ class Case:
     repeats: int = 3
     warm_up: bool = True
     photo: str = "coffee"
+    threads: int | None = None  # this engine's threads (None: all cores); the 2024 method always uses 1
+    model: str | None = None  # model file/dir to time (None: big-lama with random weights)
 
     @property
     def label(self) -> str:
@@ -81,28 +88,42 @@ def object_mask(width: int, height: int, size: tuple[int, int] = (200, 150)) -> 
     return ((xx - cx) / (size[0] / 2)) ** 2 + ((yy - cy) / (size[1] / 2)) ** 2 <= 1
 
 
+def _predictor(model: str | None, tiling: Tiling) -> Predictor:
+    """The model under test: the named model file, or big-lama with random weights."""
+    import torch
+
+    from .lama.config import BIG_LAMA
+    from .lama.ffc import FFCResNetGenerator
+    from .lama.jit import load_jit
+    from .lama.loader import load_generator
+    from .lama.pipeline import generator_predictor
+    from .lama.runner import is_torchscript
+
+    if model is not None:
+        path = Path(model)
+        return load_jit(path, tiling) if is_torchscript(path) else generator_predictor(load_generator(path, tiling))
+    torch.manual_seed(0)
+    return generator_predictor(FFCResNetGenerator(BIG_LAMA, tiling).eval().requires_grad_(False))
+
+
 def _worker(case: Case) -> dict:
     from . import threads
 
-    count = 1 if case.method == "2024" else None
+    count = 1 if case.method == "2024" else case.threads
     threads.prepare_environment(count)
     if case.method == "2024":
         os.environ["OMP_NUM_THREADS"] = "1"  # what the 2024 project forced
     import torch
 
-    from .lama.config import BIG_LAMA
-    from .lama.ffc import FFCResNetGenerator
-    from .lama.pipeline import generator_predictor
     from .lama.runner import LamaEngine, tiling_for
     from .strategy import InpaintOptions
     from .tiling import Tiling
 
-    torch.manual_seed(0)
     torch.backends.mkldnn.enabled = case.mkldnn
     used = threads.configure(count)["threads"]
     tiling = Tiling(None) if case.method == "2024" else tiling_for(case.mkldnn)
-    model = FFCResNetGenerator(BIG_LAMA, tiling).eval().requires_grad_(False)
-    engine = LamaEngine(generator_predictor(model), Path("random big-lama"), None, used, case.mkldnn)
+    engine = LamaEngine(_predictor(case.model, tiling), Path(case.model or "random big-lama"), None, used,
+                        case.mkldnn)
     options = InpaintOptions() if case.method == "engine" else InpaintOptions(strategy="original")
     rgb, mask = photo(case.photo, case.width, case.height), object_mask(case.width, case.height)
     if case.warm_up:
@@ -148,15 +169,16 @@ def legacy_skip_reason(case: Case) -> str | None:
     return None
 
 
-def plan_cases(sizes: list[tuple[int, int]], mkldnn_modes: list[bool], repeats: int) -> list[Case]:
+def plan_cases(sizes: list[tuple[int, int]], mkldnn_modes: list[bool], repeats: int, threads: int | None = None,
+               model: str | None = None) -> list[Case]:
     """2024 method and this engine for each size and oneDNN mode, plus one full-frame run (largest size)."""
     cases = []
     for mkldnn in mkldnn_modes:
         for width, height in sizes:
-            cases.append(Case("2024", width, height, mkldnn, repeats))
-            cases.append(Case("engine", width, height, mkldnn, repeats))
+            for method in ("2024", "engine"):
+                cases.append(Case(method, width, height, mkldnn, repeats, threads=threads, model=model))
     width, height = max(sizes, key=lambda s: s[0] * s[1])
-    cases.append(Case("full-frame", width, height, False, 1, warm_up=False))
+    cases.append(Case("full-frame", width, height, False, 1, warm_up=False, threads=threads, model=model))
     return cases
 
 
@@ -169,10 +191,13 @@ def render(outcomes: list[Outcome], command: str) -> str:
     host = f"{platform.machine()}, {os.cpu_count()} cores, {_total_memory_bytes() / 2**30:.0f} GB RAM"
     import torch
 
+    model = next((o.case.model for o in outcomes if o.case.model), None)
+    model_text = f"model: `{model}`" if model else "big-lama architecture with random weights"
+
     lines = [SECTION, "",
              f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Machine: {host}, "
              f"{platform.platform()}, torch {torch.__version__}. Command: `{command}`.", "",
-             "big-lama architecture with random weights; photo: scikit-image `coffee` resized to the size; "
+             f"{model_text}; photo: scikit-image `coffee` resized to the size; "
              "mask: one 200x150 ellipse. Time = median of the timed runs after one warm-up run "
              "(the full-frame run has no warm-up); each configuration in its own process; peak RSS = that "
              "process's ru_maxrss. Load average (1/5/15 min) when the table was written: "
@@ -218,25 +243,56 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _run_worker(case: Case) -> int:
+    """Child process entry: one JSON line with the timings; a bad model file is one clear line on stderr."""
+    from .lama.errors import ModelError
+
+    try:
+        result = _worker(case)
+    except ModelError as exc:
+        print(f"{exc.path}: {exc.problem} (fix: {exc.hint})", file=sys.stderr, flush=True)
+        return 1
+    print(json.dumps(result), flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="magiceraser bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=lambda s: [_size(p) for p in s.split(",")],
                         default=[(1280, 720), (1920, 1080)], help="comma-separated WxH (default 1280x720,1920x1080)")
     parser.add_argument("--mkldnn", choices=["on", "off", "both"], default="both", help="oneDNN modes to run")
+    parser.add_argument("--no-mkldnn", action="store_true", help="same as --mkldnn off (behave like a riscv64 torch)")
+    parser.add_argument("--threads", type=_positive, help="this engine's threads (default: all cores; the 2024 "
+                        "method always runs on 1)")
+    parser.add_argument("--model", help="time this model (big-lama dir, best.ckpt or big-lama.pt) instead of "
+                        "big-lama with random weights")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per configuration (median reported)")
     parser.add_argument("--quick", action="store_true", help="one small size (640x360), one run, oneDNN off")
     parser.add_argument("--output", type=Path, help="markdown file whose '## Eraser engine' section is replaced")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(_worker(Case(**json.loads(args.worker)))), flush=True)
-        return 0
-    modes = {"on": [True], "off": [False], "both": [True, False]}[args.mkldnn]
+        return _run_worker(Case(**json.loads(args.worker)))
+    if args.model and not Path(args.model).expanduser().exists():
+        parser.error(f"--model {args.model}: no such file or directory (give a big-lama directory, its "
+                     "models/best.ckpt or big-lama.pt; `invoke fetch-model` installs one)")
+    model = str(Path(args.model).expanduser().resolve()) if args.model else None
+    modes = [False] if args.no_mkldnn else {"on": [True], "off": [False], "both": [True, False]}[args.mkldnn]
     sizes, repeats = args.sizes, max(1, args.repeats)
     if args.quick:
         sizes, repeats, modes = [(640, 360)], 1, [False]
     outcomes = []
-    for case in plan_cases(sizes, modes, repeats):
+    for case in plan_cases(sizes, modes, repeats, args.threads, model):
         reason = legacy_skip_reason(case)
         outcome = Outcome(case, [], None, reason) if reason else run_case(case)
         outcomes.append(outcome)

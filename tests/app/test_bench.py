@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from magiceraser.bench import Case, Outcome, legacy_skip_reason, plan_cases, render, write_section
+from magiceraser.bench import Case, Outcome, legacy_skip_reason, main, plan_cases, render, write_section
 from rvforge.bench import bench_command
 from rvforge.errors import ForgeError
 
@@ -41,3 +41,33 @@ def test_invoke_bench_validates_sizes(tmp_path):
     assert cmd[-3:] == ["--sizes", "1280x720,1920x1080", "--quick"]
     with pytest.raises(ForgeError, match="bad --sizes"):
         bench_command("big", False, tmp_path / "b.md")
+
+
+def test_threads_and_model_reach_every_case():
+    cases = plan_cases([(640, 360)], [False], 1, threads=3, model="/models/big-lama")
+    assert {(c.threads, c.model) for c in cases} == {(3, "/models/big-lama")}
+
+
+def test_bench_times_a_given_model_with_the_serve_flags(lama_reference, tmp_path, capsys):
+    """--model / --threads / --no-mkldnn as for `magiceraser serve`; each case still runs in its own process."""
+    out = tmp_path / "bench.md"
+    assert main(["--quick", "--model", str(lama_reference / "tiny-lama"), "--threads", "1", "--no-mkldnn",
+                 "--output", str(out)]) == 0
+    text = out.read_text()
+    assert f"model: `{(lama_reference / 'tiny-lama').resolve()}`" in text
+    rows = [line for line in text.splitlines() if line.startswith("| off | 640x360 |")]
+    assert len(rows) == 3 and not any("failed" in row for row in rows)
+
+
+def test_bench_reports_a_bad_model_in_words(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--quick", "--model", str(tmp_path / "missing.pt")])
+    assert exit_info.value.code == 2 and "no such file or directory" in capsys.readouterr().err
+    corrupt = tmp_path / "big-lama.pt"
+    corrupt.write_bytes(b"not a model")
+    assert main(["--quick", "--model", str(corrupt)]) == 1
+    printed = capsys.readouterr().out
+    assert "failed: " + str(corrupt) + ": not a readable model file" in printed and "Traceback" not in printed
+    with pytest.raises(SystemExit):
+        main(["--threads", "0"])
+    assert "at least 1" in capsys.readouterr().err
