@@ -94,11 +94,14 @@ def serve(c, host="127.0.0.1", port=7777, model=None, prefix=None):
         "sizes": "Comma-separated WxH list (default 1280x720,1920x1080)",
         "quick": "One small size, one run: a smoke benchmark",
         "output": "Markdown file to append results to (default docs/benchmarks.md)",
+        "model": "Time this model (big-lama dir, best.ckpt or big-lama.pt) instead of random big-lama weights",
+        "threads": "This engine's threads (default all cores; the 2024 method always runs on 1)",
+        "mkldnn": "oneDNN modes to run: on, off or both (default both)",
     }
 )
-def bench(c, sizes=None, quick=False, output=None):
+def bench(c, sizes=None, quick=False, output=None, model=None, threads=None, mkldnn=None):
     """Benchmark the eraser (oneDNN on/off, 2024 method vs this engine) into docs/benchmarks.md."""
-    run("rvforge.bench:main", sizes=sizes, quick=quick, output=output)
+    run("rvforge.bench:main", sizes=sizes, quick=quick, output=output, model=model, threads=threads, mkldnn=mkldnn)
 
 
 @task(

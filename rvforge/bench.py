@@ -20,9 +20,24 @@ from .log import step
 _SIZE = re.compile(r"^\d+x\d+$")
 
 
-def bench_command(sizes: str | None, quick: bool, output: Path) -> list[str]:
+def bench_command(sizes: str | None, quick: bool, output: Path, model: str | None = None,
+                  threads: int | str | None = None, mkldnn: str | None = None) -> list[str]:
     """The ``python -m magiceraser.bench`` command line for these task options."""
     cmd = [sys.executable, "-m", "magiceraser.bench", "--output", str(output)]
+    if model:
+        if not Path(model).expanduser().exists():
+            raise ForgeError(f"--model {model}: no such file or directory",
+                             hint="give a big-lama directory, its models/best.ckpt or big-lama.pt "
+                                  "(`invoke fetch-model` installs one)")
+        cmd += ["--model", str(Path(model).expanduser())]
+    if threads is not None:
+        if not str(threads).isdigit() or int(threads) < 1:
+            raise ForgeError(f"bad --threads value {threads!r}", hint="give a whole number of at least 1")
+        cmd += ["--threads", str(int(threads))]
+    if mkldnn is not None:
+        if mkldnn not in ("on", "off", "both"):
+            raise ForgeError(f"bad --mkldnn value {mkldnn!r}", hint="use on, off or both")
+        cmd += ["--mkldnn", mkldnn]
     if sizes:
         parts = [part.strip().lower() for part in sizes.split(",") if part.strip()]
         bad = [part for part in parts if not _SIZE.match(part)]
@@ -34,9 +49,10 @@ def bench_command(sizes: str | None, quick: bool, output: Path) -> list[str]:
     return cmd
 
 
-def main(sizes: str | None = None, quick: bool = False, output: str | None = None) -> None:
+def main(sizes: str | None = None, quick: bool = False, output: str | None = None, model: str | None = None,
+         threads: str | None = None, mkldnn: str | None = None) -> None:
     target = Path(output) if output else REPO_ROOT / "docs" / "benchmarks.md"
-    cmd = bench_command(sizes, quick, target)
+    cmd = bench_command(sizes, quick, target, model, threads, mkldnn)
     for module in ("magiceraser", "torch", "skimage"):
         if importlib.util.find_spec(module) is None:
             raise ForgeError(f"the benchmark needs {module}, which this Python ({sys.executable}) cannot import",

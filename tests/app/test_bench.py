@@ -41,6 +41,12 @@ def test_invoke_bench_validates_sizes(tmp_path):
     assert cmd[-3:] == ["--sizes", "1280x720,1920x1080", "--quick"]
     with pytest.raises(ForgeError, match="bad --sizes"):
         bench_command("big", False, tmp_path / "b.md")
+    cmd = bench_command(None, False, tmp_path / "b.md", model=str(tmp_path), threads="2", mkldnn="off")
+    assert cmd[-6:] == ["--model", str(tmp_path), "--threads", "2", "--mkldnn", "off"]
+    for bad, message in [({"model": str(tmp_path / "none")}, "no such file"), ({"threads": "0"}, "bad --threads"),
+                         ({"mkldnn": "maybe"}, "bad --mkldnn")]:
+        with pytest.raises(ForgeError, match=message):
+            bench_command(None, False, tmp_path / "b.md", **bad)
 
 
 def test_threads_and_model_reach_every_case():
