@@ -23,6 +23,7 @@ from .log import info, step
 from .plan import Step
 from .recipes import Recipe
 from .wheelhouse import Wheelhouse
+from .wheeltags import project_name
 
 _VERSION_LINE = re.compile(r"\d+\.\d+(?:\.\d+)?")
 
@@ -74,8 +75,7 @@ def _split_test_requirements(recipe: Recipe, wheelhouse: Wheelhouse) -> tuple[li
     """Test extras that this wheelhouse already holds are taken from it, not from the index."""
     from_index, from_house = [], []
     for req in recipe.test.requires:
-        name = re.split(r"[=<>!~ ]", req, maxsplit=1)[0].lower().replace("_", "-")
-        house = wheelhouse.wheel_path(name)
+        house = wheelhouse.wheel_path(project_name(req))
         if house:
             from_house.append(house)
         else:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DeployError
+from .wheeltags import project_name
 
 
 @dataclass(frozen=True)
@@ -178,9 +178,7 @@ def install_app_beside_system_torch(venv_python: Path, wheelhouse: Path, app: st
         [str(venv_python), "-c", "import importlib.metadata as m, sys; "
          "print('\\n'.join(m.requires(sys.argv[1]) or []))", app],
         capture_output=True, text=True, check=True, env=offline_pip_env()).stdout.split("\n")
-    # Standard library only (this runs on deploy targets): a requirement's name is its first word.
-    wanted = [req for req in (line.strip() for line in listed)
-              if req and re.match(r"[A-Za-z0-9._-]+", req).group(0).lower() != "torch"]
+    wanted = [req for req in (line.strip() for line in listed) if req and project_name(req) != "torch"]
     if wanted:
         install_offline(venv_python, wheelhouse, wanted)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import re
 import shutil
 import socket
 import subprocess
@@ -29,6 +28,7 @@ from . import REPO_ROOT, host, profiles, recipes
 from .checklist import Checklist
 from .errors import BuildFailed, CheckFailed, ConfigError, DeployError
 from .log import info
+from .wheeltags import project_name
 
 WORK = Path("/var/lib/rvforge-check")
 WHEELHOUSE = WORK / "wheelhouse"
@@ -111,7 +111,7 @@ def _pillow_wheels() -> list[Path]:
 def service_runtime() -> list[str]:
     """The app's declared dependencies that the wheelhouse must supply (recipe names)."""
     declared = tomllib.loads(APP_PYPROJECT.read_text())["project"]["dependencies"]
-    names = {re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0].lower() for spec in declared}
+    names = {project_name(spec) for spec in declared}
     return sorted(names - PROVIDED)
 
 

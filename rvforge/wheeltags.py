@@ -8,6 +8,7 @@ this runs on the target, where only the distro's Python is guaranteed.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,13 +56,19 @@ def probe(python: str) -> Interpreter:
     return Interpreter(**json.loads(out))
 
 
+def project_name(text: str) -> str:
+    """The project a requirement line (``Flask>=3; python_version...``) or a wheel file's first
+    field names, lower-case with '-' for '_': how recipes and the wheelhouse name packages."""
+    return re.match(r"[A-Za-z0-9._-]*", text.strip()).group(0).lower().replace("_", "-")
+
+
 def parse_wheel_name(path: Path) -> WheelName | None:
     """Split ``name-version(-build)?-py-abi-plat.whl``; None for anything else."""
     parts = path.name[: -len(".whl")].split("-") if path.name.endswith(".whl") else []
     if len(parts) not in (5, 6):
         return None
     py, abi, plat = parts[-3:]
-    return WheelName(parts[0].lower().replace("_", "-"), parts[1], tuple(py.split(".")),
+    return WheelName(project_name(parts[0]), parts[1], tuple(py.split(".")),
                      tuple(abi.split(".")), tuple(plat.split(".")), path.name)
 
 

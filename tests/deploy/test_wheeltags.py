@@ -1,0 +1,23 @@
+"""Package names as recipes and the wheelhouse spell them, from requirement lines and wheel files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rvforge.wheeltags import parse_wheel_name, project_name
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Flask>=3", "flask"), ("PyYAML", "pyyaml"), ("  numpy ==2.3.5", "numpy"),
+    ('typing_extensions; python_version < "3.10"', "typing-extensions"), ("requests[socks]>=2", "requests"),
+    ("torch", "torch"),
+])
+def test_project_name_of_a_requirement(text, name):
+    assert project_name(text) == name
+
+
+def test_wheel_file_names_use_the_same_spelling():
+    wheel = parse_wheel_name(Path("Typing_Extensions-4.12.2-py3-none-any.whl"))
+    assert wheel is not None and wheel.project == project_name("typing_extensions>=4")
