@@ -94,14 +94,11 @@ def _predictor(model: str | None, tiling: Tiling) -> Predictor:
 
     from .lama.config import BIG_LAMA
     from .lama.ffc import FFCResNetGenerator
-    from .lama.jit import load_jit
-    from .lama.loader import load_generator
     from .lama.pipeline import generator_predictor
-    from .lama.runner import is_torchscript
+    from .lama.runner import load_predictor
 
     if model is not None:
-        path = Path(model)
-        return load_jit(path, tiling) if is_torchscript(path) else generator_predictor(load_generator(path, tiling))
+        return load_predictor(Path(model), tiling)[0]
     torch.manual_seed(0)
     return generator_predictor(FFCResNetGenerator(BIG_LAMA, tiling).eval().requires_grad_(False))
 

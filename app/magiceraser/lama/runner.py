@@ -43,6 +43,14 @@ def is_torchscript(path: Path) -> bool:
     return any(name.endswith("constants.pkl") or "/code/" in name for name in names)
 
 
+def load_predictor(path: Path, tiling: Tiling, trusted: bool = False) -> tuple[Predictor, Path]:
+    """The model at ``path`` (big-lama dir, best.ckpt or TorchScript .pt) and the weights file read."""
+    if is_torchscript(path):
+        return load_jit(path, tiling), path
+    weights = checkpoint_paths(path)[1]
+    return generator_predictor(load_generator(path, tiling, trusted=trusted)), weights
+
+
 def tiling_for(mkldnn: bool) -> Tiling:
     """oneDNN convolves without im2col; every other CPU path needs banded convs to bound memory and
     gains most from Winograd's fewer multiplies."""
@@ -73,11 +81,7 @@ class LamaEngine:
         torch.backends.mkldnn.enabled = mkldnn
         count = configure(threads)["threads"]
         onednn = mkldnn and torch.backends.mkldnn.is_available()
-        if is_torchscript(path):
-            predict, weights = load_jit(path, tiling_for(mkldnn)), path
-        else:
-            weights = checkpoint_paths(path)[1]
-            predict = generator_predictor(load_generator(path, tiling_for(mkldnn), trusted=trusted))
+        predict, weights = load_predictor(path, tiling_for(mkldnn), trusted)
         engine = cls(predict, path, weights, count, onednn)
         if warm_up:
             engine.warm_up()
