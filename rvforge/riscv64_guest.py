@@ -33,7 +33,7 @@ from .wheeltags import project_name
 WORK = Path("/var/lib/rvforge-check")
 WHEELHOUSE = WORK / "wheelhouse"
 PREFIX = Path("/opt/magiceraser-check")
-REFERENCE = Path("/shared/reference/lama")
+REFERENCE = REPO_ROOT / "tests" / "data" / "lama"
 GOLDEN_COMPARE = REPO_ROOT / "ci" / "riscv64" / "golden_compare.py"
 EXPECTED_PROFILE = "debian-riscv64"
 APP_PYPROJECT = REPO_ROOT / "app" / "pyproject.toml"

@@ -13,14 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _find_reference() -> Path | None:
-    env = os.environ.get("MAGICERASER_REFERENCE")
-    candidates = [Path(env)] if env else []
-    candidates += [REPO.parent / "shared" / "reference" / "lama"]
-    for path in candidates:
-        if (path / "golden.npz").is_file():
-            return path
-    return None
+LAMA_REFERENCE = REPO / "tests" / "data" / "lama"
 
 
 @pytest.fixture(scope="session")
@@ -30,11 +23,8 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def lama_reference() -> Path:
-    """../shared/reference/lama: tiny checkpoint, golden outputs, big-lama key manifest."""
-    path = _find_reference()
-    if path is None:
-        pytest.fail("LaMa reference data not found: set MAGICERASER_REFERENCE or place shared/ beside the repo")
-    return path
+    """tests/data/lama: tiny checkpoint, golden outputs, big-lama key manifest (see its README)."""
+    return LAMA_REFERENCE
 
 
 @pytest.fixture

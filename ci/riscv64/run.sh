@@ -3,9 +3,9 @@
 #
 # usage: run.sh [--rootfs DIR] [--bind HOST[:GUEST]]... [--cwd DIR] [--] COMMAND [ARG...]
 #
-# The checkout is bind-mounted at /checkout and, when present, the shared reference
-# data beside it at /shared. The environment is clean: PATH, HOME, LANG, the host CA
-# bundle and a pip timeout, nothing else from the host.
+# The checkout is bind-mounted at /checkout (its tests/data holds the reference data the
+# guest steps use). The environment is clean: PATH, HOME, LANG, the host CA bundle and a
+# pip timeout, nothing else from the host.
 set -euo pipefail
 # shellcheck source=ci/riscv64/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -30,6 +30,5 @@ root="${root:-$(rv_default_rootfs)}"
 
 checkout="$(cd "$RV_DIR/../.." && pwd)"
 binds+=(-b "$checkout:/checkout")
-[ -d "$checkout/../shared" ] && binds+=(-b "$(cd "$checkout/../shared" && pwd):/shared")
 [ -z "$cwd" ] || binds+=(-w "$cwd")
 rv_guest "$root" "${binds[@]}" -- "$@"

@@ -1,6 +1,6 @@
 """Benchmark: the web editor with a large photo in headless Chromium (open, paint frame times, undo, erase).
 
-    .venv/bin/python tests/ui/bench_editor.py --model ../shared/reference/lama/tiny-lama [--megapixels 24]
+    .venv/bin/python tests/ui/bench_editor.py --model tests/data/lama/tiny-lama [--megapixels 24]
 
 Prints one Markdown table row per measurement for docs/benchmarks.md ("Web editor").
 """
