@@ -2,7 +2,15 @@
 
 from invoke import task
 
-from rvforge.taskrun import run
+from rvforge.tasks import bench as bench_task
+from rvforge.tasks import build_wheels as build_wheels_task
+from rvforge.tasks import deploy as deploy_task
+from rvforge.tasks import doctor as doctor_task
+from rvforge.tasks import fetch_model as fetch_model_task
+from rvforge.tasks import readme as readme_task
+from rvforge.tasks import riscv64_check as riscv64_check_task
+from rvforge.tasks import serve as serve_task
+from rvforge.tasks.edge import run_task
 
 
 @task(
@@ -15,7 +23,7 @@ from rvforge.taskrun import run
 )
 def doctor(c, profile=None, sysroot=None, fix=False, json=False):
     """Check the build host and print the exact command that fixes each problem."""
-    run("rvforge.doctor:main", profile=profile, sysroot=sysroot, fix=fix, as_json=json)
+    run_task(doctor_task.main, profile=profile, sysroot=sysroot, fix=fix, as_json=json)
 
 
 @task(
@@ -36,7 +44,7 @@ def doctor(c, profile=None, sysroot=None, fix=False, json=False):
 def build_wheels(c, only=None, jobs=None, dry_run=False, wheelhouse=None, profile=None,
                  sysroot=None, force=False, download_only=False, recipes=None):
     """Build numpy, scipy, scikit-image, Pillow, torch and torchvision wheels into the wheelhouse."""
-    run("rvforge.build:main", only=only or [], jobs=jobs, dry_run=dry_run,
+    run_task(build_wheels_task.main, only=only or [], jobs=jobs, dry_run=dry_run,
         wheelhouse=wheelhouse, profile=profile, sysroot=sysroot, force=force,
         download_only=download_only, recipes=recipes)
 
@@ -52,7 +60,7 @@ def build_wheels(c, only=None, jobs=None, dry_run=False, wheelhouse=None, profil
 )
 def fetch_model(c, from_=None, kind=None, dest=None, checksum=None):
     """Install and verify the LaMa weights into the per-user data dir."""
-    run("rvforge.models:main", source=from_, kind=kind, dest=dest, checksum=checksum)
+    run_task(fetch_model_task.main, source=from_, kind=kind, dest=dest, checksum=checksum)
 
 
 @task(
@@ -71,7 +79,7 @@ def fetch_model(c, from_=None, kind=None, dest=None, checksum=None):
 def deploy(c, target="local", prefix=None, rollback=False, status=False, logs=False, wheelhouse=None,
            torch=None, keep=None, port=None):
     """Install the eraser offline from the wheelhouse as a new release, health-check, switch."""
-    run("rvforge.deploy:main", target_name=target, prefix=prefix, rollback=rollback, status=status,
+    run_task(deploy_task.main, target_name=target, prefix=prefix, rollback=rollback, status=status,
         logs=logs, wheelhouse=wheelhouse, torch=torch, keep=int(keep) if keep else None,
         port=int(port) if port else None)
 
@@ -86,7 +94,7 @@ def deploy(c, target="local", prefix=None, rollback=False, status=False, logs=Fa
 )
 def serve(c, host="127.0.0.1", port=7777, model=None, prefix=None):
     """Run the eraser service and print its URL."""
-    run("rvforge.serve:main", host=host, port=int(port), model=model, prefix=prefix)
+    run_task(serve_task.main, host=host, port=int(port), model=model, prefix=prefix)
 
 
 @task(
@@ -101,7 +109,13 @@ def serve(c, host="127.0.0.1", port=7777, model=None, prefix=None):
 )
 def bench(c, sizes=None, quick=False, output=None, model=None, threads=None, mkldnn=None):
     """Benchmark the eraser (oneDNN on/off, 2024 method vs this engine) into docs/benchmarks.md."""
-    run("rvforge.bench:main", sizes=sizes, quick=quick, output=output, model=model, threads=threads, mkldnn=mkldnn)
+    run_task(bench_task.main, sizes=sizes, quick=quick, output=output, model=model, threads=threads, mkldnn=mkldnn)
+
+
+@task(help={"check": "Only report whether the section is stale (exit 2), change nothing"})
+def readme(c, check=False):
+    """Regenerate README.md's troubleshooting section from the doctor's checks and build diagnoses."""
+    run_task(readme_task.main, check=check)
 
 
 @task(
@@ -114,4 +128,4 @@ def bench(c, sizes=None, quick=False, output=None, model=None, threads=None, mkl
 )
 def riscv64_check(c, rootfs=None, skip_build=False, skip_bench=False):
     """Run doctor, a Pillow build, deploy and an erase natively in an emulated riscv64 userland."""
-    run("rvforge.riscv64:main", rootfs=rootfs, skip_build=skip_build, skip_bench=skip_bench)
+    run_task(riscv64_check_task.main, rootfs=rootfs, skip_build=skip_build, skip_bench=skip_bench)

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from .errors import SourceError
+from rvforge.errors import SourceError
 
 CHUNK = 1 << 16
 ATTEMPTS = 5

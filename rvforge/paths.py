@@ -24,3 +24,8 @@ def user_data_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "magiceraser"
+
+
+def models_dir() -> Path:
+    """Installed LaMa weights: where ``invoke fetch-model`` puts them and the eraser looks."""
+    return user_data_dir() / "models"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from rvforge.common import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,11 +28,9 @@ def lama_reference() -> Path:
     return LAMA_REFERENCE
 
 
-@pytest.fixture
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture(name="free_port")
+def free_port_fixture() -> int:
+    return free_port()
 
 
 def invoke(*args: str, cwd: Path = REPO, env: dict | None = None, timeout: float = 600,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from magiceraser.bench import Case, Outcome, legacy_skip_reason, main, plan_cases, render, write_section
-from rvforge.bench import bench_command
+from rvforge.tasks.bench import bench_command
 from rvforge.errors import ForgeError
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
-
+import tomllib
 from deploy_support import REPO, make_big_lama_zip
 
 

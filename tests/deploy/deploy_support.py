@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
 import zipfile
 from pathlib import Path
 
@@ -44,10 +43,3 @@ def copy_wheelhouse(src: Path, dest: Path) -> Path:
     """A private wheelhouse (hard links: deploy adds the app wheel to it)."""
     shutil.copytree(src, dest, copy_function=os.link)
     return dest
-
-
-def free_port() -> int:
-    """A port nothing listens on now (for module-scoped fixtures; tests use the free_port fixture)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
+from deploy_support import REPO, copy_wheelhouse, invoke, offline_env
 from PIL import Image
 
-from deploy_support import REPO, copy_wheelhouse, free_port, invoke, offline_env
+from rvforge.common import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from deploy_support import copy_wheelhouse, invoke, offline_env
 
-from deploy_support import copy_wheelhouse, free_port, invoke, offline_env
-from rvforge.remote import Ssh
-from rvforge.targets import SshTarget
+from rvforge.common import free_port
+from rvforge.deploy.remote import Ssh
+from rvforge.deploy.targets import SshTarget
 
 SSHD = "/usr/sbin/sshd"
 
@@ -129,7 +130,7 @@ def test_copy_mirrors_the_same_tree_with_or_without_rsync(sshd, tmp_path, monkey
     excludes, ``delete`` and names with spaces the same way."""
     if transport == "tar":
         which = shutil.which
-        monkeypatch.setattr("rvforge.remote.shutil.which", lambda name, *a, **k: None if name == "rsync"
+        monkeypatch.setattr("rvforge.deploy.remote.shutil.which", lambda name, *a, **k: None if name == "rsync"
                             else which(name, *a, **k))
     ssh = Ssh(SshTarget(host="127.0.0.1", port=sshd["port"], user=getpass.getuser(),
                         key=str(sshd["root"] / "user_key"), known_hosts=str(sshd["root"] / "known_hosts")))

@@ -13,10 +13,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from deploy_support import invoke, offline_env
-from rvforge import ontarget, release, service
+
 from rvforge.errors import DeployError
+from rvforge.ontarget import actions, release, service
+from rvforge.ontarget.settings import Settings
 
 HEALTH_SERVER = textwrap.dedent("""
     import http.server, json, sys
@@ -50,7 +51,7 @@ def serving(port: int) -> str:
 
 @pytest.fixture
 def settings(tmp_path, free_port):
-    s = ontarget.Settings(prefix=str(tmp_path / "prefix"), manager="pidfile", health_timeout=20,
+    s = Settings(prefix=str(tmp_path / "prefix"), manager="pidfile", health_timeout=20,
                           service=service.ServiceConfig(port=free_port))
     yield s
     service.PidFileManager(s.layout, s.service).stop()
@@ -62,18 +63,18 @@ def test_switch_rollback_and_a_failing_release_keeps_the_old_one(settings):
     second = fake_release(layout, "20260102-000000", port)
     broken = fake_release(layout, "20260103-000000", port, healthy=False)
 
-    ontarget.activate(settings, first)
+    actions.activate(settings, first)
     assert serving(port) == first.name
-    ontarget.activate(settings, second)
+    actions.activate(settings, second)
     assert serving(port) == second.name and release.current_release(layout) == second
     pid = layout.pid_file.read_text().strip()
     assert Path(f"/proc/{pid}").exists()
 
     with pytest.raises(DeployError, match="did not come up as the service.*switched back to 20260102-000000"):
-        ontarget.activate(settings, broken)
+        actions.activate(settings, broken)
     assert serving(port) == second.name and release.current_release(layout) == second
 
-    ontarget.rollback(settings)
+    actions.rollback(settings)
     assert serving(port) == first.name and release.current_release(layout) == first
     assert (layout.prefix / "current").is_symlink()
     assert "--- start" in layout.log_file.read_text()
@@ -84,7 +85,7 @@ def test_staged_check_reports_the_log_of_a_release_that_dies(settings):
     broken = fake_release(layout, "20260103-000000", settings.service.port, healthy=False)
     (broken / "bin" / "run-service").write_text("#!/bin/sh\necho 'model config is broken' >&2\nexit 3\n")
     with pytest.raises(DeployError) as err:
-        ontarget.staged_check(layout, broken, timeout=10)
+        actions.staged_check(layout, broken, timeout=10)
     assert "exited during start-up" in str(err.value) and "model config is broken" in str(err.value)
     assert release.current_release(layout) is None
 

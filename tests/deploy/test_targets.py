@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rvforge import targets
+from rvforge.deploy import targets
 from rvforge.errors import ConfigError
 
 

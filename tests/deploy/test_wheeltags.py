@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rvforge.wheeltags import parse_wheel_name, project_name
+from rvforge.ontarget.wheeltags import parse_wheel_name, project_name
 
 
 @pytest.mark.parametrize("text, name", [

@@ -16,9 +16,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
 from conftest import REPO, invoke
-from rvforge.wheelhouse import sha256_file
+
+from rvforge.common import sha256_file
 
 pytestmark = pytest.mark.slow
 PROFILE = ("--profile", "debian-x86_64")
@@ -138,7 +138,7 @@ def test_runtime_dependencies_enter_the_wheelhouse(forge, tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     wheels = manifest(tmp_path / "wh")
     assert set(wheels) == set(names)
-    from rvforge.recipes import load_all
+    from rvforge.build.recipes import load_all
     recipes = load_all()
     for name in names:
         if recipes[name].source.kind == "wheel":

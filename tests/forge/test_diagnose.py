@@ -4,10 +4,10 @@ real failed build (a Fortran project on a PATH without gfortran) prints it."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import invoke
-from rvforge.diagnose import diagnose, relevant_tail
-from rvforge.profiles import all_profiles
+
+from rvforge.build.diagnose import diagnose, relevant_tail
+from rvforge.host.profiles import all_profiles
 
 OPENEULER = all_profiles()["openeuler-riscv64"]
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 import sysroots
 
-from rvforge import checks, doctor, openblas, pkgconfig, profiles, resources
 from rvforge.errors import CheckFailed
-from rvforge.host import Host
+from rvforge.host import capacity, checks, openblas, pkgconfig, profiles
+from rvforge.host.facts import Host
+from rvforge.tasks import doctor
 
-GIB = resources.GIB
+GIB = capacity.GIB
 OE = "openeuler-riscv64"
 NEEDS = {
     "numpy": ("c-compiler", "openblas", "pkg-config", "python-headers", "ninja"),
@@ -29,13 +30,13 @@ BOARD = Host("openeuler", (), "24.03", "riscv64", cpus=4, mem_bytes=16 * GIB, sw
 CHECK = {c.name: c for c in checks.CHECKS}
 
 
-def context(root: Path | None, profile: str = OE, host: Host = BOARD, **env: str) -> checks.Context:
+def context(root: Path | None, profile: str = OE, host: Host = BOARD, **env: str) -> checks.CheckContext:
     ctx = doctor.make_context(profile, root, env={**os.environ, **env}, host=host, needs=NEEDS,
                               work_dir=root or Path.cwd())
     return replace(ctx, python_version="3.11")
 
 
-def run(name: str, ctx: checks.Context) -> checks.CheckResult:
+def run(name: str, ctx: checks.CheckContext) -> checks.CheckResult:
     return CHECK[name].evaluate(ctx)
 
 
@@ -262,7 +263,7 @@ def test_pc_adds_gfortran_for_static_links_when_the_library_needs_it(tmp_path):
 
 @pytest.mark.parametrize("free_gb, status", [(3, "fail"), (10, "warn"), (50, "pass")])
 def test_disk_thresholds(openeuler_root, monkeypatch, free_gb, status):
-    monkeypatch.setattr(resources, "free_bytes", lambda path: free_gb * GIB)
+    monkeypatch.setattr(capacity, "free_bytes", lambda path: free_gb * GIB)
     result = run("disk", context(openeuler_root))
     assert result.status == status
     assert result.blocking == (status == "fail") and result.needed_by == ("numpy", "pillow", "scipy")
@@ -272,8 +273,8 @@ def test_disk_thresholds(openeuler_root, monkeypatch, free_gb, status):
                                                    (4, 1.5, 0, 1), (2, 24, 0, 2), (4, 3, 0, 1)])
 def test_max_jobs_is_min_of_cores_and_memory(cpus, ram, swap, jobs):
     host = replace(BOARD, cpus=cpus, mem_bytes=int(ram * GIB), swap_bytes=int(swap * GIB))
-    assert resources.max_jobs(host) == jobs
-    assert resources.max_jobs(host, gb_per_job=4.0) == max(1, min(cpus, int((ram + swap) // 4)))
+    assert capacity.max_jobs(host) == jobs
+    assert capacity.max_jobs(host, gb_per_job=4.0) == max(1, min(cpus, int((ram + swap) // 4)))
 
 
 @pytest.mark.parametrize("ram, swap, status, text", [
@@ -296,7 +297,7 @@ def test_memory_against_torch_jobs(openeuler_root, ram, swap, status, text):
 def test_blocked_recipes_and_exit_code(openeuler_root, rvforge_home, fixture_recipes, path_without,
                                        monkeypatch, capsys):
     monkeypatch.setenv("PATH", path_without("*gfortran*"))
-    results = doctor.run_checks(OE, openeuler_root)
+    results = doctor.evaluate_host(OE, openeuler_root)
     assert [r.name for r in results] == [c.name for c in checks.CHECKS]
     assert doctor.blocked_recipes(results) == {"scipy": ["gfortran"]}
     with pytest.raises(CheckFailed) as err:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import invoke
 
-from rvforge import checks, pkgconfig, profiles
+from rvforge.host import checks, pkgconfig, profiles
 
 OPENEULER = "openeuler-riscv64"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rvforge import openblas, pkgconfig, profiles
+from rvforge.host import openblas, pkgconfig, profiles
 
 MESON_BUILD = """project('blas_probe', 'c')
 blas = dependency(['openblas', 'OpenBLAS'])

@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 
+from rvforge.build.plan import BuildTarget, build_order, cache_keys, make_plan
+from rvforge.build.recipes import load_all
+from rvforge.build.wheelhouse import Wheelhouse
 from rvforge.errors import ConfigError
-from rvforge.plan import Target, build_order, cache_keys, make_plan
-from rvforge.recipes import load_all
-from rvforge.wheelhouse import Wheelhouse
 
-TARGET = Target("openeuler-riscv64", "3.11", "riscv64")
+TARGET = BuildTarget("openeuler-riscv64", "3.11", "riscv64")
 
 
 @pytest.fixture(scope="module")

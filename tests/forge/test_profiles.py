@@ -2,13 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from rvforge import host, profiles
 from rvforge.errors import ConfigError
+from rvforge.host import facts, profiles
 
 
 def test_os_release_parsing_handles_quotes_and_comments():
     text = '# c\nNAME="openEuler"\nID=openEuler\nVERSION_ID="24.03"\nID_LIKE="rhel fedora"\n'
-    fields = host.parse_os_release(text)
+    fields = facts.parse_os_release(text)
     assert fields == {"NAME": "openEuler", "ID": "openEuler", "VERSION_ID": "24.03", "ID_LIKE": "rhel fedora"}
 
 
@@ -25,7 +25,7 @@ def test_profile_detected_from_sysroot_os_release(tmp_path: Path, monkeypatch, r
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc/os-release").write_text(release)
     monkeypatch.setenv("RVFORGE_MACHINE", machine)
-    assert profiles.select(host.detect(tmp_path)).name == expected
+    assert profiles.select(facts.detect(tmp_path)).name == expected
 
 
 def test_unknown_host_names_the_choices(tmp_path: Path, monkeypatch):
@@ -33,12 +33,12 @@ def test_unknown_host_names_the_choices(tmp_path: Path, monkeypatch):
     (tmp_path / "etc/os-release").write_text("ID=plan9\n")
     monkeypatch.setenv("RVFORGE_MACHINE", "mips")
     with pytest.raises(ConfigError) as err:
-        profiles.select(host.detect(tmp_path))
+        profiles.select(facts.detect(tmp_path))
     assert "--profile" in str(err.value) and "openeuler-riscv64" in str(err.value)
 
 
 def test_override_wins_and_unknown_override_is_refused():
-    h = host.detect()
+    h = facts.detect()
     assert profiles.select(h, "openeuler-riscv64").packages["gfortran"] == "gcc-gfortran"
     with pytest.raises(ConfigError, match="unknown profile 'nope'"):
         profiles.select(h, "nope")

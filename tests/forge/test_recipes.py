@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from rvforge.build.recipes import SYSTEM_REQUIREMENTS, load_all, load_recipe_file
 from rvforge.errors import ConfigError
-from rvforge.profiles import all_profiles
-from rvforge.recipes import SYSTEM_REQUIREMENTS, load_all, load_recipe_file
+from rvforge.host.profiles import all_profiles
 
 GOOD = """\
 name: demo

@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import invoke
 from gitfixture import make_upstream, write_recipes
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import zipfile
 
-from rvforge.wheelhouse import Wheelhouse, normalize_wheel, sha256_file
+from rvforge.build.wheelhouse import Wheelhouse, normalize_wheel
+from rvforge.common import sha256_file
 
 
 def make_wheel(path, stamp=(2020, 1, 1, 0, 0, 0), order=("pkg/a.py", "pkg/b.py")):

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rvforge import emulation
-from rvforge.checklist import Checklist
+from rvforge.emulation import userland
+from rvforge.emulation.steps import StepRun
 from rvforge.errors import BuildFailed
 
 
 def test_checklist_keeps_going_and_skips_dependents(capsys):
-    checks = Checklist()
+    checks = StepRun()
     assert checks.run("first", lambda: None)
     assert not checks.run("build", lambda: (_ for _ in ()).throw(BuildFailed("compiler crashed")))
     assert not checks.run("deploy", lambda: pytest.fail("must not run"), needs=["build"])
@@ -28,27 +28,27 @@ def test_checklist_keeps_going_and_skips_dependents(capsys):
 
 
 def test_checklist_counts_a_failed_command():
-    checks = Checklist()
+    checks = StepRun()
     checks.run("false", lambda: subprocess.run(["false"], check=True))
     assert checks.summary() == "0 passed, 1 failed"
 
 
 def test_checkout_copy_excludes_host_state_and_keeps_guest_builds(tmp_path, repo_root):
-    src = emulation.copy_checkout(tmp_path)
+    src = userland.copy_checkout(tmp_path)
     assert src == tmp_path / "src"
-    assert (src / "rvforge" / "riscv64.py").is_file() and (src / "tasks.py").is_file()
+    assert (src / "rvforge" / "tasks" / "riscv64_check.py").is_file() and (src / "tasks.py").is_file()
     assert not (src / ".venv").exists() and not (src / ".git").exists()
     guest_made = src / "rvforge.egg-info" / "PKG-INFO"
     guest_made.parent.mkdir()
     guest_made.write_text("guest build metadata")
     stale = src / "stale-file-gone-from-checkout"
     stale.write_text("x")
-    emulation.copy_checkout(tmp_path)
+    userland.copy_checkout(tmp_path)
     assert guest_made.is_file() and not stale.exists()
 
 
 def test_guest_command_goes_through_run_script(tmp_path):
-    argv = emulation.guest_argv(tmp_path, ["python3", "-V"], cwd="/src")
+    argv = userland.guest_argv(tmp_path, ["python3", "-V"], cwd="/src")
     assert argv[1].endswith("ci/riscv64/run.sh")
     assert argv[2:] == ["--rootfs", str(tmp_path), "--cwd", "/src", "--", "python3", "-V"]
 
@@ -93,6 +93,6 @@ def test_golden_compare_rejects_an_unerased_image(compare, lama_reference):
 
 
 def test_copy_needs_rsync_message(monkeypatch, tmp_path):
-    monkeypatch.setattr(emulation.shutil, "which", lambda name: None)
-    with pytest.raises(emulation.EmulationError, match="rsync is missing"):
-        emulation.copy_checkout(tmp_path)
+    monkeypatch.setattr(userland.shutil, "which", lambda name: None)
+    with pytest.raises(userland.EmulationError, match="rsync is missing"):
+        userland.copy_checkout(tmp_path)

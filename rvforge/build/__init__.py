@@ -1,0 +1,1 @@
+"""Build stage: recipes -> plan -> sources and patches -> build env -> recipe build -> diagnose -> wheelhouse."""

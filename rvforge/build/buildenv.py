@@ -1,0 +1,151 @@
+"""Build and test environments: venvs made with the Python that runs the tool, their pinned
+requirements, and the environment variables a reproducible build needs.
+
+pip runs with no user or system configuration (``PIP_CONFIG_FILE=/dev/null``), so a host's
+find-links or extra indexes cannot slip other wheels into a build. Requirements come from the
+tool's own download cache; the index is asked only for what the cache lacks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, TextIO
+
+from rvforge.build import sources
+from rvforge.build.recipes import Recipe
+from rvforge.errors import BuildFailed
+from rvforge.host import pkgconfig
+from rvforge.host.profiles import Profile
+
+#: Variables that would let the caller's shell change what gets built.
+_DROPPED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "CFLAGS", "CXXFLAGS",
+            "FFLAGS", "LDFLAGS", "CPPFLAGS")
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """Everything about this run that a build step needs besides the recipe."""
+
+    profile: Profile
+    sysroot: Path | None
+    python: str  # X.Y of sys.executable
+    machine: str
+    jobs: int
+    cache: Path
+    ccache: str | None  # path of ccache when present
+
+
+def pip_cache(cache: Path) -> Path:
+    return cache / "pip"
+
+
+def clean_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without pip configuration and Python/compiler overrides."""
+    env = {k: v for k, v in (base or os.environ).items()
+           if not (k.startswith("PIP_") and k != "PIP_CERT") and k not in _DROPPED}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PIP_NO_INPUT="1", PYTHONNOUSERSITE="1")
+    return env
+
+
+def expand(value: str, jobs: int) -> str:
+    return value.replace("{jobs}", str(jobs))
+
+
+def build_environment(recipe: Recipe, ctx: BuildContext, tree: Path, venv: Path, epoch: int,
+                      base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The full environment of one build.
+
+    - ``SOURCE_DATE_EPOCH`` from the source, ``-ffile-prefix-map`` for the source tree and the
+      venv: the wheel's bytes do not depend on when or where it was built;
+    - PKG_CONFIG_PATH with the tool's own .pc dir (openblas.pc on openEuler);
+    - ccache in front of the compilers when installed, keyed on the mapped paths;
+    - the recipe's own variables with ``{jobs}`` filled in."""
+    env = pkgconfig.build_env(ctx.profile, ctx.sysroot, clean_env(base))
+    prefix = f"/usr/src/{recipe.name}-{recipe.version}"
+    maps = f"-ffile-prefix-map={tree}={prefix} -ffile-prefix-map={venv}=/usr/src/venv"
+    for flag in ("CFLAGS", "CXXFLAGS", "FFLAGS"):
+        env[flag] = maps
+    env.update(
+        SOURCE_DATE_EPOCH=str(epoch),
+        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        VIRTUAL_ENV=str(venv),
+        PYTHONHASHSEED="0",
+        LC_ALL="C.UTF-8",
+        TZ="UTC",
+    )
+    if ctx.ccache:
+        env.update(
+            CC=f"{ctx.ccache} gcc", CXX=f"{ctx.ccache} g++",
+            CMAKE_C_COMPILER_LAUNCHER=ctx.ccache, CMAKE_CXX_COMPILER_LAUNCHER=ctx.ccache,
+            CCACHE_DIR=env.get("CCACHE_DIR") or str(ctx.cache / "ccache"),
+            CCACHE_BASEDIR=str(tree.parent), CCACHE_NOHASHDIR="1",
+        )
+    env.update({key: expand(value, ctx.jobs) for key, value in recipe.env.items()})
+    return env
+
+
+def config_settings(recipe: Recipe, jobs: int) -> list[str]:
+    return [f"{key}={expand(value, jobs)}" for key, values in recipe.config_settings.items()
+            for value in values]
+
+
+def run(args: list[str], log: TextIO, env: Mapping[str, str], cwd: Path | None = None,
+        what: str = "") -> None:
+    """Run a command with all its output in the log; BuildFailed names ``what`` on failure."""
+    log.write(f"\n$ {' '.join(args)}\n")
+    log.flush()
+    proc = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, env=dict(env), cwd=cwd)
+    if proc.returncode != 0:
+        raise BuildFailed(f"{what or args[0]} failed (exit {proc.returncode})")
+
+
+def create_venv(path: Path, log: TextIO) -> Path:
+    """A fresh venv from the Python running the tool (the laptop's system Python). It gets no
+    pip of its own: the tool's pip drives it (``pip --python``), which saves ~10 s per venv."""
+    shutil.rmtree(path, ignore_errors=True)
+    run([sys.executable, "-m", "venv", "--without-pip", str(path)], log, clean_env(),
+        what="creating a venv")
+    return path / "bin" / "python"
+
+
+def pip(python: Path) -> list[str]:
+    """The command that runs pip for the venv of ``python``."""
+    return [sys.executable, "-m", "pip", "--python", str(python)]
+
+
+def download(requirements: list[str], cache: Path, log: TextIO) -> None:
+    """Put wheels for exactly ``requirements`` into the pip cache.
+
+    No dependency resolution: recipes pin every requirement, and the ones built here (numpy,
+    Pillow...) come from the wheelhouse. Resolving would fetch, say, PyPI's newest numpy for
+    pythran - a wheel that does not exist for riscv64 and would shadow the one just built."""
+    if requirements:
+        run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+             "--index-url", sources.index_url(), "-d", str(pip_cache(cache)), *requirements], log,
+            clean_env(), what="downloading build requirements")
+
+
+def install(python: Path, requirements: list[str], cache: Path, log: TextIO) -> None:
+    """Install pinned requirements from the cache, downloading into it first if needed."""
+    if not requirements:
+        return
+    offline = [*pip(python), "install", "--no-index", "--no-deps", "--find-links",
+               str(pip_cache(cache)), *requirements]
+    try:
+        run(offline, log, clean_env(), what="installing requirements from the cache")
+    except BuildFailed:
+        download(requirements, cache, log)
+        run(offline, log, clean_env(), what="installing requirements")
+
+
+def install_wheels(python: Path, wheels: list[Path], log: TextIO) -> None:
+    """Install exactly these wheel files (no resolver, no index)."""
+    if wheels:
+        run([*pip(python), "install", "--no-index", "--no-deps",
+             *(str(w) for w in wheels)], log, clean_env(), what="installing wheels")

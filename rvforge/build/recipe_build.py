@@ -1,0 +1,181 @@
+"""One recipe, start to finish: fetch, unpack, patch, build in a fresh venv, test, publish.
+
+A wheel reaches the wheelhouse only after its smoke test passed in a throwaway venv. All work
+happens in a per-recipe directory of the cache that is wiped at the start, so a build killed
+half-way simply starts that recipe again on the next run.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from rvforge.build import buildenv, diagnose, patches, sources
+from rvforge.build.plan import PlanEntry
+from rvforge.build.recipes import Recipe
+from rvforge.build.wheelhouse import Wheelhouse
+from rvforge.errors import BuildFailed
+from rvforge.host import openblas
+from rvforge.log import info, step
+from rvforge.ontarget.wheeltags import project_name
+
+_VERSION_LINE = re.compile(r"\d+\.\d+(?:\.\d+)?")
+
+
+def work_dir(ctx: buildenv.BuildContext, recipe: Recipe) -> Path:
+    return ctx.cache / "work" / f"{recipe.name}-{recipe.version}"
+
+
+def log_path(ctx: buildenv.BuildContext, recipe: Recipe) -> Path:
+    return ctx.cache / "logs" / f"{recipe.name}-{recipe.version}.log"
+
+
+def _tool_version(command: list[str]) -> str | None:
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = _VERSION_LINE.search(out.splitlines()[0] if out else "")
+    return match.group(0) if match else None
+
+
+def toolchain_versions(recipe: Recipe, ctx: buildenv.BuildContext) -> dict[str, str | None]:
+    """Versions of the tools this recipe builds with, for the manifest."""
+    tools = {"python": platform.python_version()}
+    if recipe.builds:
+        tools.update(gcc=_tool_version(["gcc", "-dumpfullversion"]),
+                     gfortran=_tool_version(["gfortran", "-dumpfullversion"])
+                     if "gfortran" in recipe.system else None,
+                     cmake=_tool_version(["cmake", "--version"]) if "cmake" in recipe.system else None,
+                     ccache=_tool_version([ctx.ccache, "--version"]) if ctx.ccache else None)
+    return {k: v for k, v in tools.items() if v}
+
+
+def dependency_wheels(recipe: Recipe, recipes: dict[str, Recipe], wheelhouse: Wheelhouse) -> list[Path]:
+    """Wheels of all (transitive) dependencies, as recorded in the wheelhouse."""
+    seen: list[str] = []
+
+    def walk(name: str) -> None:
+        for dep in recipes[name].depends:
+            if dep not in seen:
+                walk(dep)
+                seen.append(dep)
+
+    walk(recipe.name)
+    return [path for path in (wheelhouse.wheel_path(name) for name in seen) if path]
+
+
+def _split_test_requirements(recipe: Recipe, wheelhouse: Wheelhouse) -> tuple[list[str], list[Path]]:
+    """Test extras that this wheelhouse already holds are taken from it, not from the index."""
+    from_index, from_house = [], []
+    for req in recipe.test.requires:
+        house = wheelhouse.wheel_path(project_name(req))
+        if house:
+            from_house.append(house)
+        else:
+            from_index.append(req)
+    return from_index, from_house
+
+
+def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.BuildContext, deps: list[Path],
+                work: Path, log: TextIO) -> tuple[Path, int]:
+    """The built (not yet tested) wheel and the SOURCE_DATE_EPOCH it was built with."""
+    epoch = sources.source_date_epoch(recipe, fetched)
+    with step(f"unpack {recipe.name}"):
+        tree = sources.unpack(fetched, work / "src")
+        chosen = patches.applicable(recipe, machine=ctx.machine, profile=ctx.profile.name,
+                                    python=ctx.python)
+        patches.apply(recipe, chosen, tree, log)
+        if chosen:
+            info(f"    applied {', '.join(p.file.name for p in chosen)}")
+    venv = work / "build-venv"
+    with step(f"build venv for {recipe.name}"):
+        python = buildenv.create_venv(venv, log)
+        buildenv.install_wheels(python, deps, log)
+        buildenv.install(python, list(recipe.build_requires), ctx.cache, log)
+    if "openblas" in recipe.system:
+        _ensure_openblas_pc(ctx)
+    env = buildenv.build_environment(recipe, ctx, tree, venv, epoch)
+    out = work / "dist"
+    out.mkdir()
+    args = [*buildenv.pip(python), "wheel", "-v", "--no-build-isolation", "--no-deps", "--no-index",
+            "-w", str(out)]
+    for setting in buildenv.config_settings(recipe, ctx.jobs):
+        args += ["-C", setting]
+    with step(f"compile {recipe.name} {recipe.version} ({ctx.jobs} jobs)"):
+        buildenv.run(args + [str(tree)], log, env, cwd=work, what=f"building {recipe.name}")
+    wheels = list(out.glob("*.whl"))
+    if len(wheels) != 1:
+        raise BuildFailed(f"building {recipe.name} produced {len(wheels)} wheels, expected one")
+    return wheels[0], epoch
+
+
+def _ensure_openblas_pc(ctx: buildenv.BuildContext) -> None:
+    """scipy's Meson finds OpenBLAS only through pkg-config: make sure it can (writes the
+    tool's own openblas.pc when the distro ships none or a wrong one)."""
+    openblas.ensure_pc(ctx.profile, ctx.sysroot, buildenv.clean_env())
+
+
+def smoke_test(recipe: Recipe, wheel: Path, deps: list[Path], ctx: buildenv.BuildContext,
+               wheelhouse: Wheelhouse, work: Path, log: TextIO) -> None:
+    """Install the wheel with its dependencies into a throwaway venv and run the recipe's test."""
+    with step(f"test {recipe.name}"):
+        python = buildenv.create_venv(work / "test-venv", log)
+        from_index, from_house = _split_test_requirements(recipe, wheelhouse)
+        buildenv.install_wheels(python, [*deps, *from_house, wheel], log)
+        buildenv.install(python, from_index, ctx.cache, log)
+        script = work / "smoke_test.py"
+        script.write_text(recipe.test.script)
+        # Run outside the source tree so the import finds the installed wheel, not the sources.
+        buildenv.run([str(python), str(script)], log, buildenv.clean_env(), cwd=work,
+                     what=f"the {recipe.name} smoke test")
+
+
+def run_step(plan_step: PlanEntry, recipes: dict[str, Recipe], ctx: buildenv.BuildContext,
+             wheelhouse: Wheelhouse, profile_name: str) -> Path:
+    """Build (or take), test and publish one recipe; returns the wheel in the wheelhouse."""
+    recipe = plan_step.recipe
+    work = work_dir(ctx, recipe)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    log_file = log_path(ctx, recipe)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    with log_file.open("w") as log:
+        try:
+            with step(f"fetch {recipe.name} {recipe.version}"):
+                fetched = sources.fetch(recipe, ctx.cache)
+            deps = dependency_wheels(recipe, recipes, wheelhouse)
+            if recipe.builds:
+                wheel, epoch = build_wheel(recipe, fetched, ctx, deps, work, log)
+            else:
+                wheel, epoch = fetched, None  # published wheel: keep its bytes and sha256
+            smoke_test(recipe, wheel, deps, ctx, wheelhouse, work, log)
+        except BuildFailed as exc:
+            log.flush()
+            raise BuildFailed(f"{recipe.name} {recipe.version}: {exc.message}\n"
+                              f"{diagnose.report(log_file, ctx.profile)}") from exc
+    entry = {
+        "name": recipe.name,
+        "version": recipe.version,
+        "recipe_digest": recipe.digest,
+        "source_sha256": recipe.source.sha256 or None,
+        "source": sources.identity(recipe),
+        "source_date_epoch": epoch,
+        "cache_key": plan_step.key,
+        "profile": profile_name,
+        "python": ctx.python,
+        "machine": ctx.machine,
+        "toolchain": toolchain_versions(recipe, ctx),
+        "build_seconds": round(time.monotonic() - start, 1),
+        "built_by": f"rvforge {sys.modules['rvforge'].__version__}",
+    }
+    published = wheelhouse.add(wheel, entry, epoch=epoch)
+    shutil.rmtree(work, ignore_errors=True)
+    return published

@@ -1,0 +1,218 @@
+"""Fetch, verify and unpack recipe sources into the tool's cache.
+
+Nothing is trusted unverified: index files must match the recipe's sha256 and a git tag must
+point at the pinned commit. Verified sources stay in the cache, so a second run, or a laptop
+with no network, needs nothing from outside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+from urllib.parse import urljoin
+
+import requests
+
+from rvforge import download
+from rvforge.build.recipes import Recipe, Source
+from rvforge.common import sha256_file
+from rvforge.errors import SourceError
+
+DEFAULT_INDEX = "https://pypi.org/simple/"
+_SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+_GIT_SAFE = ("-c", "protocol.file.allow=always", "-c", "advice.detachedHead=false")
+
+
+def index_url() -> str:
+    """The package index (PEP 503/691 simple API); ``RVFORGE_INDEX_URL`` points at a mirror."""
+    url = os.environ.get("RVFORGE_INDEX_URL") or DEFAULT_INDEX
+    return url if url.endswith("/") else url + "/"
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def sources_dir(cache: Path) -> Path:
+    return cache / "sources"
+
+
+def git_dir(cache: Path, source: Source) -> Path:
+    tag = hashlib.sha256(source.url.encode()).hexdigest()[:12]
+    return cache / "git" / f"{Path(source.url.rstrip('/')).stem}-{tag}"
+
+
+def cached_file(recipe: Recipe, cache: Path) -> Path:
+    return sources_dir(cache) / recipe.source.filename
+
+
+def is_cached(recipe: Recipe, cache: Path) -> bool:
+    """True when fetching needs no network (checked cheaply: existence, not the full hash)."""
+    source = recipe.source
+    if source.kind in ("sdist", "wheel"):
+        return cached_file(recipe, cache).is_file()
+    if source.kind == "git":
+        return _has_commit(git_dir(cache, source), source.commit)
+    return True
+
+
+def identity(recipe: Recipe) -> str:
+    """What the cache key records about the source: its pin, or a content hash for a local tree."""
+    if recipe.source.kind != "local":
+        return recipe.source.pin
+    digest = hashlib.sha256()
+    root = recipe.source.path
+    assert root is not None
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _no_network(what: str, exc: Exception, cache: Path) -> SourceError:
+    return SourceError(
+        f"no network: cannot fetch {what} ({exc.__class__.__name__}) and it is not in the cache "
+        f"{cache}",
+        hint="connect and run `invoke build-wheels --download-only` once, then build offline",
+    )
+
+
+def _index_links(project: str, cache: Path) -> dict[str, str]:
+    """filename -> URL from the simple API (JSON when the index offers it, HTML otherwise)."""
+    url = urljoin(index_url(), _normalize(project) + "/")
+    try:
+        resp = requests.get(url, headers={"Accept": f"{_SIMPLE_JSON}, text/html;q=0.1"}, timeout=60)
+    except requests.RequestException as exc:
+        raise _no_network(f"the index page {url}", exc, cache) from exc
+    if resp.status_code != 200:
+        raise SourceError(f"the package index answered {resp.status_code} for {url}",
+                          hint="check RVFORGE_INDEX_URL and the recipe's package name")
+    if resp.headers.get("content-type", "").startswith(_SIMPLE_JSON):
+        return {f["filename"]: urljoin(url, f["url"]) for f in resp.json()["files"]}
+    links = {}
+    for href in re.findall(r'href="([^"]+)"', resp.text):
+        href = html.unescape(href)
+        links[Path(href.split("#")[0]).name] = urljoin(url, href)
+    return links
+
+
+def _verify(path: Path, expected: str, origin: str) -> None:
+    actual = sha256_file(path)
+    if actual != expected:
+        path.unlink()
+        raise SourceError(
+            f"sha256 mismatch for {origin}: expected {expected}, got {actual}",
+            hint="the file is not the one the recipe pins: check the index/mirror, or update the "
+                 "recipe's sha256 only if you trust the new file")
+
+
+def fetch_file(recipe: Recipe, cache: Path) -> Path:
+    """The verified sdist/wheel in the source cache, downloaded from the index when missing."""
+    target = cached_file(recipe, cache)
+    if target.is_file():
+        if sha256_file(target) == recipe.source.sha256:
+            return target
+        target.unlink()  # damaged cache entry: fetch it again
+    links = _index_links(recipe.name, cache)
+    url = links.get(recipe.source.filename)
+    if url is None:
+        raise SourceError(f"{recipe.source.filename} is not on the index {index_url()}",
+                          hint=f"check the filename in {recipe.path.name}")
+    try:
+        part = download.fetch(url, sources_dir(cache) / "partial")
+    except SourceError as exc:
+        raise _no_network(url, exc, cache) from exc
+    _verify(part, recipe.source.sha256, f"{recipe.source.filename} from {url}")
+    os.replace(part, target)
+    return target
+
+
+def _git(*args: str, cwd: Path | None = None) -> str:
+    proc = subprocess.run(["git", *_GIT_SAFE, *args], cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, args, proc.stdout, proc.stderr)
+    return proc.stdout.strip()
+
+
+def _has_commit(repo: Path, commit: str) -> bool:
+    if not (repo / ".git").exists():
+        return False
+    try:
+        _git("cat-file", "-e", f"{commit}^{{commit}}", cwd=repo)
+    except subprocess.CalledProcessError:
+        return False
+    return True
+
+
+def fetch_git(recipe: Recipe, cache: Path) -> Path:
+    """A checkout of the pinned commit (with submodules) in the cache; network only when the
+    commit is not there yet."""
+    source = recipe.source
+    repo = git_dir(cache, source)
+    try:
+        if not (repo / ".git").exists():
+            shutil.rmtree(repo, ignore_errors=True)
+            repo.parent.mkdir(parents=True, exist_ok=True)
+            _git("clone", "--no-checkout", source.url, str(repo))
+        elif not _has_commit(repo, source.commit):
+            _git("fetch", "--tags", "--force", "origin", cwd=repo)
+    except subprocess.CalledProcessError as exc:
+        raise _no_network(f"{source.url}: {exc.stderr.strip()[-300:]}", exc, cache) from exc
+    try:
+        tagged = _git("rev-parse", f"refs/tags/{source.tag}^{{commit}}", cwd=repo)
+    except subprocess.CalledProcessError as exc:
+        raise SourceError(f"tag {source.tag} not found in {source.url}",
+                          hint=f"check source.tag in {recipe.path.name}") from exc
+    if tagged != source.commit:
+        raise SourceError(
+            f"{source.url}: tag {source.tag} points at {tagged}, but the recipe pins {source.commit}",
+            hint="a moved tag means different code: check upstream, then update source.commit")
+    try:
+        _git("checkout", "--force", source.commit, cwd=repo)
+        _git("clean", "-ffdx", cwd=repo)
+        if source.submodules:
+            _git("submodule", "sync", "--recursive", cwd=repo)
+            _git("submodule", "update", "--init", "--recursive", "--force", cwd=repo)
+    except subprocess.CalledProcessError as exc:
+        raise _no_network(f"submodules of {source.url}: {exc.stderr.strip()[-300:]}", exc, cache) from exc
+    return repo
+
+
+def fetch(recipe: Recipe, cache: Path) -> Path:
+    """The verified source: a file (sdist/wheel) or a directory (git checkout, local tree)."""
+    if recipe.source.kind in ("sdist", "wheel"):
+        return fetch_file(recipe, cache)
+    if recipe.source.kind == "git":
+        return fetch_git(recipe, cache)
+    assert recipe.source.path is not None
+    return recipe.source.path
+
+
+def unpack(fetched: Path, dest: Path) -> Path:
+    """A fresh, writable copy of the source tree under ``dest``; returns its root."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    if fetched.is_dir():
+        root = dest / "src"
+        shutil.copytree(fetched, root, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        return root
+    with tarfile.open(fetched) as archive:
+        archive.extractall(dest, filter="data")
+    entries = [p for p in dest.iterdir()]
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
+
+
+def source_date_epoch(recipe: Recipe, fetched: Path) -> int:
+    """A timestamp fixed by the source itself: the commit time, or the newest sdist member."""
+    if recipe.source.kind == "git":
+        return int(_git("log", "-1", "--format=%ct", recipe.source.commit, cwd=fetched))
+    if fetched.is_file() and recipe.source.kind == "sdist":
+        with tarfile.open(fetched) as archive:
+            return max(int(member.mtime) for member in archive.getmembers())
+    files = [p for p in fetched.rglob("*") if p.is_file()] if fetched.is_dir() else [fetched]
+    return max((int(p.stat().st_mtime) for p in files), default=0)

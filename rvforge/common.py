@@ -1,0 +1,53 @@
+"""Small helpers every stage needs, written once. Standard library only: the on-target code uses it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from pathlib import Path
+
+#: Addresses that mean "every interface": a browser cannot open them, so they are shown as loopback.
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None, fsync: bool = False) -> None:
+    """Write ``path`` through a temp file beside it and ``os.replace``: a kill leaves old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as handle:
+        handle.write(data.encode() if isinstance(data, str) else data)
+        if fsync:
+            handle.flush()
+            os.fsync(handle.fileno())
+    if mode is not None:
+        tmp.chmod(mode)
+    os.replace(tmp, path)
+
+
+def file_digests(path: Path, algorithms: tuple[str, ...] = ("sha256",)) -> dict[str, str]:
+    """Hex digests of a file read in 1 MiB blocks (models and wheels are too big to read whole)."""
+    hashes = {name: hashlib.new(name) for name in algorithms}
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            for digest in hashes.values():
+                digest.update(block)
+    return {name: digest.hexdigest() for name, digest in hashes.items()}
+
+
+def sha256_file(path: Path) -> str:
+    return file_digests(path)["sha256"]
+
+
+def free_port() -> int:
+    """A loopback port free right now (for a staged release's health check and for tests)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def display_host(host: str) -> str:
+    """The host part of a URL a user can open for a server bound to ``host``."""
+    if host in WILDCARD_HOSTS:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host

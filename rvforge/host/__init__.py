@@ -1,0 +1,1 @@
+"""The build host: distro profile, sysroot, toolchain, pkg-config, OpenBLAS, capacity, and the doctor's checks."""

@@ -1,0 +1,27 @@
+"""``python3 -m rvforge.ontarget deploy|rollback|status|logs --settings '{json}'`` on the target."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rvforge.errors import ForgeError
+from rvforge.ontarget import actions
+from rvforge.ontarget.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m rvforge.ontarget")
+    parser.add_argument("action", choices=sorted(actions.ACTIONS))
+    parser.add_argument("--settings", required=True, help="Settings as JSON")
+    args = parser.parse_args(argv)
+    try:
+        actions.ACTIONS[args.action](Settings.from_json(args.settings))
+    except ForgeError as err:
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        return err.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

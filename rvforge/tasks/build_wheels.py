@@ -1,0 +1,117 @@
+"""``invoke build-wheels``: plan, then fetch, build, test and publish each recipe in order."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from rvforge import REPO_ROOT
+from rvforge.build import buildenv, recipe_build, sources
+from rvforge.build.plan import BuildTarget, PlanEntry, make_plan, render
+from rvforge.build.recipes import load_all
+from rvforge.build.wheelhouse import Wheelhouse
+from rvforge.errors import BuildFailed, ConfigError
+from rvforge.host.facts import Host, detect
+from rvforge.host.profiles import select
+from rvforge.host.sysroot import resolve
+from rvforge.log import info, step, warn
+from rvforge.paths import cache_dir
+
+
+def _jobs(host: Host, requested: int | str | None) -> int:
+    if requested:
+        try:
+            count = int(requested)
+        except ValueError:
+            raise ConfigError(f"--jobs must be a whole number, not '{requested}'",
+                              hint="pass e.g. --jobs 2, or leave it out to use cores and RAM") from None
+        return max(1, count)
+    from rvforge.host.capacity import max_jobs
+
+    return max_jobs(host)
+
+
+def _ccache() -> str | None:
+    """ccache when installed (``RVFORGE_CCACHE=0`` turns it off, e.g. to time a cold build)."""
+    if os.environ.get("RVFORGE_CCACHE") == "0":
+        return None
+    return shutil.which("ccache")
+
+
+def _print_environment(steps: list[PlanEntry], ctx: buildenv.BuildContext) -> None:
+    """What each build would run with: the variables the tool sets, requirements, settings."""
+    for plan_step in steps:
+        recipe = plan_step.recipe
+        info(f"\n{recipe.name} {recipe.version}:")
+        info(f"  system: {', '.join(recipe.system) or '-'}")
+        info(f"  depends: {', '.join(recipe.depends) or '-'}")
+        if not recipe.builds:
+            info("  published wheel, taken as is after its sha256 check")
+            continue
+        info(f"  build requires: {' '.join(recipe.build_requires) or '-'}")
+        for setting in buildenv.config_settings(recipe, ctx.jobs):
+            info(f"  -C {setting}")
+        src = recipe_build.work_dir(ctx, recipe) / "src" / "<tree>"
+        env = buildenv.build_environment(recipe, ctx, src, recipe_build.work_dir(ctx, recipe) / "build-venv",
+                                         epoch=0)
+        for key in sorted(env):
+            if os.environ.get(key) != env[key] and key != "SOURCE_DATE_EPOCH":
+                info(f"  {key}={env[key]}")
+        info("  SOURCE_DATE_EPOCH=<from the source>")
+
+
+def _download_all(steps: list[PlanEntry], cache: Path) -> None:
+    """Fill the cache with every source and pinned requirement, so the build needs no network."""
+    log_file = cache / "logs" / "download.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with step("download sources and build requirements"), log_file.open("w") as log:
+        for plan_step in steps:
+            recipe = plan_step.recipe
+            sources.fetch(recipe, cache)
+            try:
+                buildenv.download([*recipe.build_requires, *recipe.test.requires], cache, log)
+            except BuildFailed as exc:
+                raise BuildFailed(f"{recipe.name}: {exc.message}", hint=f"see {log_file}") from exc
+            info(f"    {recipe.name} {recipe.version}: cached")
+        info(f"    everything is in {cache}")
+
+
+def main(only: list[str] | None = None, jobs: int | str | None = None, dry_run: bool = False,
+         wheelhouse: str | None = None, profile: str | None = None, sysroot: str | None = None,
+         force: bool = False, download_only: bool = False, recipes: str | None = None) -> int:
+    root = resolve(sysroot)
+    host = detect(root)
+    chosen = select(host, profile)
+    job_count = _jobs(host, jobs)
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    all_recipes = load_all(Path(recipes) if recipes else None, python)
+    house = Wheelhouse(Path(wheelhouse) if wheelhouse else REPO_ROOT / "wheelhouse").load()
+    cache = cache_dir()
+    target = BuildTarget(chosen.name, python, host.machine)
+    steps = make_plan(all_recipes, only, house, target, cache, force=force)
+    info(f"profile {chosen.name}, Python {python} ({sys.executable}), machine {host.machine}")
+    info(f"wheelhouse {house.path}, cache {cache}")
+    info(render(steps))
+    todo = [s for s in steps if s.todo]
+    if download_only:
+        _download_all(steps, cache)
+        return 0
+    if not todo and not dry_run:
+        info("nothing to do: every wheel matches its inputs")
+        return 0
+    ctx = buildenv.BuildContext(profile=chosen, sysroot=root, python=python, machine=host.machine,
+                           jobs=job_count, cache=cache, ccache=_ccache())
+    if dry_run:
+        _print_environment(steps, ctx)
+        info("\ndry run: nothing fetched or built")
+        return 0
+    for plan_step in todo:
+        if plan_step.status == "corrupt":
+            warn(f"{house.wheel_path(plan_step.recipe.name)} no longer matches its sha256 in "
+                 f"{house.manifest_path.name}: rebuilding {plan_step.recipe.name}")
+        wheel = recipe_build.run_step(plan_step, all_recipes, ctx, house, chosen.name)
+        info(f"    -> {wheel}")
+    info(f"done: {len(todo)} wheel(s) added to {house.path}")
+    return 0

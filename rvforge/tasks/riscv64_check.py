@@ -1,0 +1,71 @@
+"""``invoke riscv64-check``: prove the tool and the eraser run as riscv64 code, without riscv64
+hardware, in an emulated Debian riscv64 userland (qemu user mode through proot).
+
+Host steps make the userland ready (created and cached when missing), copy the checkout in
+and install the tool into a guest venv that sees Debian's torch and numpy; the guest steps
+(rvforge.emulation.guest) then run doctor, a Pillow source build, a deploy, an erase checked
+against the golden result and a benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from rvforge.emulation import userland
+from rvforge.emulation.steps import Outcome, StepRun
+from rvforge.errors import CheckFailed
+from rvforge.log import info
+
+GUEST_VENV = "/opt/rvforge/venv"
+GUEST_SUMMARY = "/var/lib/rvforge-check/summary.json"
+#: Re-installs the tool only when its pyproject changed (pip under emulation takes minutes).
+#: setuptools: deploy builds the app wheel without build isolation.
+INSTALL_TOOL = f"""set -e
+test -x {GUEST_VENV}/bin/python || python3 -m venv --system-site-packages {GUEST_VENV}
+if ! cmp -s {userland.GUEST_SRC}/pyproject.toml {GUEST_VENV}/installed-pyproject.toml; then
+    {GUEST_VENV}/bin/python -m pip install -q setuptools -e {userland.GUEST_SRC}
+    cp {userland.GUEST_SRC}/pyproject.toml {GUEST_VENV}/installed-pyproject.toml
+fi
+{GUEST_VENV}/bin/python -c 'import platform, rvforge; print("    rvforge", rvforge.__version__, "on", platform.machine())'
+"""
+#: Generous: numpy-free, but pip, doctor, a Pillow build and an emulated erase add up.
+GUEST_TIMEOUT = 3 * 3600
+
+STEP_USERLAND = "riscv64 userland ready"
+STEP_COPY = f"checkout copied to the userland's {userland.GUEST_SRC}"
+STEP_TOOL = "tool installed in a guest venv (system site packages)"
+
+
+def _guest_outcomes(root: Path, skip_build: bool, skip_bench: bool) -> list[Outcome]:
+    summary = root / GUEST_SUMMARY.lstrip("/")
+    summary.unlink(missing_ok=True)
+    argv = [f"{GUEST_VENV}/bin/python", "-m", "rvforge.emulation.guest", "--summary", GUEST_SUMMARY]
+    argv += ["--skip-build"] if skip_build else []
+    argv += ["--skip-bench"] if skip_bench else []
+    try:
+        userland.run_in_guest(root, argv, timeout=GUEST_TIMEOUT)
+    except (userland.EmulationError, OSError) as err:
+        info(f"    {err}")
+    except subprocess.TimeoutExpired:
+        info(f"    the guest checks did not finish within {GUEST_TIMEOUT} s")
+    if not summary.is_file():
+        return [Outcome("guest checks (rvforge.emulation.guest)", False, 0.0, "ended without a summary")]
+    return [Outcome(**item) for item in json.loads(summary.read_text())]
+
+
+def main(rootfs: str | None = None, skip_build: bool = False, skip_bench: bool = False) -> None:
+    checks = StepRun()
+    state: dict[str, Path] = {}
+    wanted = Path(rootfs).expanduser().resolve() if rootfs else None
+    checks.run(STEP_USERLAND, lambda: state.update(root=userland.ensure_rootfs(wanted)))
+    checks.run(STEP_COPY, lambda: userland.copy_checkout(state["root"]), needs=[STEP_USERLAND])
+    checks.run(STEP_TOOL, lambda: userland.run_in_guest(state["root"], ["/bin/sh", "-c", INSTALL_TOOL]),
+               needs=[STEP_COPY])
+    if checks.passed(STEP_TOOL):
+        checks.add(_guest_outcomes(state["root"], skip_build, skip_bench))
+    info(checks.table())
+    if checks.failed:
+        raise CheckFailed(f"riscv64 check: {checks.summary()}")
+    info(checks.summary())
