@@ -4,7 +4,19 @@
 
 RV_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 RV_SUITE="${RVFORGE_RISCV64_SUITE:-forky}"
-RV_MIRROR="${RVFORGE_RISCV64_MIRROR:-http://deb.debian.org/debian}"
+# The Debian mirror: RVFORGE_RISCV64_MIRROR, else the one this host's apt uses for its main
+# archive (deb822 .sources or sources.list), else debootstrap's own default.
+rv_host_mirror() {
+    local uri
+    uri="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs:[[:space:]]*//p' | tr ' ' '\n' \
+        | grep -E '/debian/?$' | head -n1)"
+    [ -n "$uri" ] || uri="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+        | sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\).*/\2/p' | grep -E '/debian/?$' | head -n1)"
+    [ -n "$uri" ] || uri="$(sed -n 's/^DEF_MIRROR="\(.*\)"$/\1/p' /usr/sbin/debootstrap 2>/dev/null | head -n1)"
+    [ -n "$uri" ] || { echo "error: no Debian mirror known: set RVFORGE_RISCV64_MIRROR" >&2; return 1; }
+    echo "${uri%/}"
+}
+RV_MIRROR="${RVFORGE_RISCV64_MIRROR:-$(rv_host_mirror)}"
 RV_PACKAGES_FILE="${RVFORGE_RISCV64_PACKAGES:-$RV_DIR/packages.txt}"
 RV_GUEST_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 RV_HOST_CA=/etc/ssl/certs/ca-certificates.crt

@@ -7,12 +7,14 @@ with no network, needs nothing from outside.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from urllib.parse import urljoin
@@ -24,15 +26,30 @@ from rvforge.build.recipes import Recipe, Source
 from rvforge.common import sha256_file
 from rvforge.errors import SourceError
 
-DEFAULT_INDEX = "https://pypi.org/simple/"
 _SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 _GIT_SAFE = ("-c", "protocol.file.allow=always", "-c", "advice.detachedHead=false")
 
 
 def index_url() -> str:
-    """The package index (PEP 503/691 simple API); ``RVFORGE_INDEX_URL`` points at a mirror."""
-    url = os.environ.get("RVFORGE_INDEX_URL") or DEFAULT_INDEX
+    """The package index (PEP 503/691 simple API): ``RVFORGE_INDEX_URL``, else the index pip
+    is configured with, so the tool fetches from wherever this machine's pip does."""
+    url = os.environ.get("RVFORGE_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or _pip_index()
     return url if url.endswith("/") else url + "/"
+
+
+@functools.lru_cache(maxsize=1)
+def _pip_index() -> str:
+    """pip's configured ``index-url`` (user, site or global config), else pip's built-in default."""
+    for key in ("install.index-url", "global.index-url"):
+        proc = subprocess.run([sys.executable, "-m", "pip", "config", "get", key], capture_output=True, text=True)
+        if proc.returncode == 0 and proc.stdout.strip():
+            return proc.stdout.strip()
+    proc = subprocess.run([sys.executable, "-c", "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise SourceError("no package index is configured and pip cannot name its default",
+                          hint="set RVFORGE_INDEX_URL to the simple index URL to fetch from")
+    return proc.stdout.strip()
 
 
 def _normalize(name: str) -> str:
