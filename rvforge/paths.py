@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rvforge import environment
+
 
 def cache_dir() -> Path:
     """Tool-owned cache (sources, synthesized .pc files, build venvs, logs).
 
     ``RVFORGE_HOME`` overrides it (tests point it at a temp dir)."""
-    env = os.environ.get("RVFORGE_HOME")
+    env = environment.get("RVFORGE_HOME")
     if env:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -19,7 +21,7 @@ def cache_dir() -> Path:
 
 def user_data_dir() -> Path:
     """Per-user data that survives every deploy: models, config overrides, saved results."""
-    env = os.environ.get("MAGICERASER_HOME")
+    env = environment.get("MAGICERASER_HOME")
     if env:
         return Path(env)
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")

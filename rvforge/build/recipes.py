@@ -19,7 +19,7 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from rvforge import REPO_ROOT
+from rvforge import REPO_ROOT, environment
 from rvforge.errors import ConfigError
 
 RECIPES_DIR = REPO_ROOT / "recipes"
@@ -299,7 +299,7 @@ def load_recipe_file(path: Path, python: str | None = None) -> Recipe:
 
 def recipes_dir() -> Path:
     """``RVFORGE_RECIPES`` points the tool at another recipe set (tests use fixture recipes)."""
-    return Path(os.environ.get("RVFORGE_RECIPES") or RECIPES_DIR)
+    return Path(environment.get("RVFORGE_RECIPES") or RECIPES_DIR)
 
 
 def load_all(directory: Path | None = None, python: str | None = None) -> dict[str, Recipe]:

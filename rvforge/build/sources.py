@@ -21,7 +21,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from rvforge import download
+from rvforge import download, environment
 from rvforge.build.recipes import Recipe, Source
 from rvforge.common import sha256_file
 from rvforge.errors import SourceError
@@ -33,7 +33,7 @@ _GIT_SAFE = ("-c", "protocol.file.allow=always", "-c", "advice.detachedHead=fals
 def index_url() -> str:
     """The package index (PEP 503/691 simple API): ``RVFORGE_INDEX_URL``, else the index pip
     is configured with, so the tool fetches from wherever this machine's pip does."""
-    url = os.environ.get("RVFORGE_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or _pip_index()
+    url = environment.get("RVFORGE_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or _pip_index()
     return url if url.endswith("/") else url + "/"
 
 

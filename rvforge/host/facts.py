@@ -7,6 +7,8 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
+from rvforge import environment
+
 
 @dataclass(frozen=True)
 class Host:
@@ -60,7 +62,7 @@ def detect(sysroot: Path | None = None) -> Host:
         os_id=release.get("ID", "unknown").lower(),
         os_like=tuple(release.get("ID_LIKE", "").lower().split()),
         os_version=release.get("VERSION_ID", ""),
-        machine=os.environ.get("RVFORGE_MACHINE") or platform.machine(),
+        machine=environment.get("RVFORGE_MACHINE") or platform.machine(),
         cpus=os.cpu_count() or 1,
         mem_bytes=mem,
         swap_bytes=swap,

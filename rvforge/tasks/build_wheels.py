@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from rvforge import REPO_ROOT
+from rvforge import REPO_ROOT, environment
 from rvforge.build import buildenv, recipe_build, sources
 from rvforge.build.plan import BuildTarget, PlanEntry, make_plan, render
 from rvforge.build.recipes import load_all
@@ -35,7 +35,7 @@ def _jobs(host: Host, requested: int | str | None) -> int:
 
 def _ccache() -> str | None:
     """ccache when installed (``RVFORGE_CCACHE=0`` turns it off, e.g. to time a cold build)."""
-    if os.environ.get("RVFORGE_CCACHE") == "0":
+    if environment.get("RVFORGE_CCACHE") == "0":
         return None
     return shutil.which("ccache")
 

@@ -1,10 +1,11 @@
-"""README.md stays true: its troubleshooting section is what the tool says, and CI runs the
+"""README.md stays true: its generated sections are what the tool says, and CI runs the
 test command it gives."""
 
 import re
 
 import pytest
 
+from rvforge import environment
 from rvforge.errors import ConfigError
 from rvforge.tasks import readme
 
@@ -17,7 +18,8 @@ def test_troubleshooting_section_is_generated_from_doctor_and_diagnoses():
 
 def test_stale_section_is_detected(tmp_path, monkeypatch):
     stale = tmp_path / "README.md"
-    stale.write_text(f"intro\n{readme.BEGIN}\nold text\n{readme.END}\n")
+    sections = "".join(f"{begin}\nold text\n{end}\n" for begin, end in map(readme.marker, readme.SECTIONS))
+    stale.write_text(f"intro\n{sections}")
     monkeypatch.setattr(readme, "README", stale)
     with pytest.raises(ConfigError, match="stale"):
         readme.main(check=True)
@@ -30,3 +32,16 @@ def test_ci_runs_the_readme_test_command(repo_root):
     commands = re.findall(r"^(bash ci/\S+)", (repo_root / "README.md").read_text(), re.M)
     assert commands[:2] == ["bash ci/setup.sh", "bash ci/test.sh"]
     assert "bash ci/test.sh" in (repo_root / ".ci/run").read_text()
+
+
+def test_every_variable_the_code_reads_is_in_the_table(repo_root):
+    """Names read anywhere (Python or shell, tool, app, CI) are listed; the tool reads them via the table."""
+    listed = {v.name for v in environment.VARIABLES}
+    files = [p for d in ("rvforge", "app", "ci", "tests", ".ci") for p in (repo_root / d).rglob("*")
+             if p.suffix in (".py", ".sh", "") and p.is_file()]
+    used = {name for p in files for name in re.findall(r"\b((?:RVFORGE|MAGICERASER)_[A-Z0-9_]+)", p.read_text())}
+    assert used - listed == set(), "add them to rvforge/environment.py"
+    direct = [str(p) for p in (repo_root / "rvforge").rglob("*.py")
+              if p.name != "environment.py" and re.search(r"environ(\.get\(|\[)\"(RVFORGE|MAGICERASER)_", p.read_text())]
+    assert not direct, "read them with rvforge.environment.get"
+    assert environment.markdown_table() in (repo_root / "README.md").read_text()
