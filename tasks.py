@@ -72,29 +72,28 @@ def fetch_model(c, from_=None, kind=None, dest=None, checksum=None):
         "logs": "Show the service log",
         "wheelhouse": "Wheelhouse to install from (default: ./wheelhouse)",
         "torch": "Where torch comes from: wheelhouse, system (distro python3-torch) or wheel:PATH",
-        "keep": "Releases to keep (default from the target, 3)",
-        "port": "Service port (default from the target, 7777)",
+        "keep": "Releases to keep, at least 1 (default: the target file's keep)",
+        "port": "Service port, 1-65535 (default: the target file's)",
     }
 )
 def deploy(c, target="local", prefix=None, rollback=False, status=False, logs=False, wheelhouse=None,
            torch=None, keep=None, port=None):
     """Install the eraser offline from the wheelhouse as a new release, health-check, switch."""
     run_task(deploy_task.main, target_name=target, prefix=prefix, rollback=rollback, status=status,
-        logs=logs, wheelhouse=wheelhouse, torch=torch, keep=int(keep) if keep else None,
-        port=int(port) if port else None)
+        logs=logs, wheelhouse=wheelhouse, torch=torch, keep=keep, port=port)
 
 
 @task(
     help={
         "host": "Address to bind (default 127.0.0.1; anything else exposes the eraser)",
-        "port": "Port (default 7777)",
+        "port": "Port, 1-65535 (default: the service's, 7777)",
         "model": "LaMa model path (default: MAGICERASER_MODEL, then the per-user data dir)",
         "prefix": "Deployed prefix to run from (default: the checkout)",
     }
 )
-def serve(c, host="127.0.0.1", port=7777, model=None, prefix=None):
+def serve(c, host=None, port=None, model=None, prefix=None):
     """Run the eraser service and print its URL."""
-    run_task(serve_task.main, host=host, port=int(port), model=model, prefix=prefix)
+    run_task(serve_task.main, host=host, port=port, model=model, prefix=prefix)
 
 
 @task(

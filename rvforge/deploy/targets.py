@@ -1,33 +1,31 @@
 """Deploy targets (configs/targets/*.yaml or a path): where and how the eraser is installed.
 
-A target without ``host`` is this machine; with ``host`` it is reached over OpenSSH.
+A target without ``host`` is this machine; with ``host`` it is reached over OpenSSH. A target
+file is the release ``Settings`` (defaults live there) plus the ssh fields, validated by the one
+config loader.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import difflib
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rvforge import REPO_ROOT
+from rvforge.config import from_mapping, load_yaml
 from rvforge.errors import ConfigError
-from rvforge.ontarget.service import ServiceConfig
 from rvforge.ontarget.settings import Settings
 
 TARGETS_DIR = REPO_ROOT / "configs" / "targets"
-DEFAULT_PREFIX = "~/.local/lib/magiceraser"
-
-_SETTINGS_KEYS = {"prefix", "python", "torch", "keep", "manager", "health_timeout", "service"}
-_SSH_KEYS = {"host", "port", "user", "key", "known_hosts", "data_dir", "remote_dir"}
-_SERVICE_KEYS = {f.name for f in fields(ServiceConfig)}
+#: Fields of a target file that are neither release settings nor ssh fields.
+_OWN_KEYS = ("name", "description", "data_dir")
 
 
 @dataclass(frozen=True)
 class SshTarget:
     host: str
-    port: int = 22
+    port: int = field(default=22, metadata={"min": 1, "max": 65535})
     user: str | None = None
     key: str | None = None
     known_hosts: str = "~/.ssh/known_hosts"
@@ -52,14 +50,16 @@ def normalize_torch(value: Any, where: str) -> str:
         return f"wheel:{value['wheel']}"
     if isinstance(value, str) and (value in ("wheelhouse", "system") or value.startswith("wheel:")):
         return value
-    raise ConfigError(f"{where}: torch must be wheelhouse, system or 'wheel: PATH', not {value!r}")
+    raise ConfigError(f"{where}: torch must be wheelhouse, system or 'wheel: PATH', not {value!r}",
+                      hint="set torch to wheelhouse, system or {wheel: /path/to/torch-*.whl}")
 
 
 def _resolve_path(name: str) -> Path:
     candidate = Path(name).expanduser()
     if candidate.suffix in (".yaml", ".yml") or "/" in name:
         if not candidate.is_file():
-            raise ConfigError(f"target file {candidate} does not exist")
+            raise ConfigError(f"target file {candidate} does not exist",
+                              hint="give a name from configs/targets or the path of an existing target .yaml")
         return candidate
     path = TARGETS_DIR / f"{name}.yaml"
     if not path.is_file():
@@ -69,37 +69,30 @@ def _resolve_path(name: str) -> Path:
     return path
 
 
+def _check_keys(data: dict[str, Any], path: Path) -> None:
+    known = [*_OWN_KEYS, *(f.name for f in fields(Settings) if f.name != "wheelhouse"),
+             *(f.name for f in fields(SshTarget))]
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            raise ConfigError(f"{path}: {key}: unknown field" + (f"; did you mean '{close[0]}'?" if close else ""),
+                              hint=f"known fields: {', '.join(sorted(known))}")
+
+
 def load(name: str = "local") -> DeployTarget:
-    """Read a target by name (configs/targets/NAME.yaml) or path; unknown keys are errors."""
+    """Read a target by name (configs/targets/NAME.yaml) or path; every field is type-checked."""
     path = _resolve_path(name)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read target: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a target must be a mapping")
-    unknown = set(data) - _SETTINGS_KEYS - _SSH_KEYS - {"name", "description"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")
-    service = dict(data.get("service") or {})
-    bad = set(service) - _SERVICE_KEYS
-    if bad:
-        raise ConfigError(f"{path}: unknown service field(s) {', '.join(sorted(bad))}",
-                          hint=f"known: {', '.join(sorted(_SERVICE_KEYS))}")
-    if data.get("data_dir"):
-        service.setdefault("data_dir", str(data["data_dir"]))
-    settings = Settings(
-        prefix=str(data.get("prefix") or DEFAULT_PREFIX),
-        python=str(data.get("python") or "python3"),
-        torch=normalize_torch(data["torch"], str(path)) if "torch" in data else "",
-        keep=int(data.get("keep", 3)),
-        manager=str(data.get("manager", "auto")),
-        health_timeout=float(data.get("health_timeout", 120)),
-        service=ServiceConfig(**service),
-    )
+    data = load_yaml(path)
+    _check_keys(data, path)
+    settings_part = {f.name: data[f.name] for f in fields(Settings) if f.name in data}
+    settings_part["torch"] = normalize_torch(data["torch"], f"{path}: torch") if "torch" in data else ""
+    if data.get("data_dir") is not None:
+        service = settings_part.get("service")
+        settings_part["service"] = {"data_dir": data["data_dir"], **(service if isinstance(service, dict) else {})}
+    settings = from_mapping(Settings, settings_part, str(path))
     ssh = None
-    if data.get("host"):
-        ssh = SshTarget(host=str(data["host"]), port=int(data.get("port", 22)), user=data.get("user"),
-                        key=data.get("key"), known_hosts=str(data.get("known_hosts") or "~/.ssh/known_hosts"),
-                        remote_dir=data.get("remote_dir"))
-    return DeployTarget(name=str(data.get("name") or path.stem), settings=settings, ssh=ssh, path=path)
+    if data.get("host") is not None:
+        ssh = from_mapping(SshTarget, {f.name: data[f.name] for f in fields(SshTarget) if f.name in data}, str(path))
+    label = data.get("name")
+    return DeployTarget(name=label if isinstance(label, str) and label else path.stem, settings=settings, ssh=ssh,
+                        path=path)

@@ -13,7 +13,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rvforge.common import display_host, write_atomic
@@ -28,9 +28,9 @@ UNIT_NAME = "magiceraser.service"
 @dataclass(frozen=True)
 class ServiceConfig:
     host: str = "127.0.0.1"
-    port: int = 7777
+    port: int = field(default=7777, metadata={"min": 1, "max": 65535})
     model: str | None = None
-    threads: int | None = None
+    threads: int | None = field(default=None, metadata={"min": 1})
     mkldnn: bool = True
     memory_max: str | None = None
     data_dir: str | None = None  # MAGICERASER_HOME for the service; None: the user's default

@@ -12,7 +12,9 @@ from rvforge.build import buildenv, recipe_build, sources
 from rvforge.build.plan import BuildTarget, PlanEntry, make_plan, render
 from rvforge.build.recipes import load_all
 from rvforge.build.wheelhouse import Wheelhouse
-from rvforge.errors import BuildFailed, ConfigError
+from rvforge.config import parse_value
+from rvforge.errors import BuildFailed
+from rvforge.host.capacity import max_jobs
 from rvforge.host.facts import Host, detect
 from rvforge.host.profiles import select
 from rvforge.host.sysroot import resolve
@@ -20,17 +22,11 @@ from rvforge.log import info, step, warn
 from rvforge.paths import cache_dir
 
 
-def _jobs(host: Host, requested: int | str | None) -> int:
-    if requested:
-        try:
-            count = int(requested)
-        except ValueError:
-            raise ConfigError(f"--jobs must be a whole number, not '{requested}'",
-                              hint="pass e.g. --jobs 2, or leave it out to use cores and RAM") from None
-        return max(1, count)
-    from rvforge.host.capacity import max_jobs
-
-    return max_jobs(host)
+def _jobs(host: Host, requested: str | None) -> int:
+    """``--jobs`` as given (a whole number >= 1), else what the cores and RAM allow."""
+    if requested is None:
+        return max_jobs(host)
+    return int(parse_value(int, str(requested), "--jobs", {"min": 1}))
 
 
 def _ccache() -> str | None:
@@ -78,7 +74,7 @@ def _download_all(steps: list[PlanEntry], cache: Path) -> None:
         info(f"    everything is in {cache}")
 
 
-def main(only: list[str] | None = None, jobs: int | str | None = None, dry_run: bool = False,
+def main(only: list[str] | None = None, jobs: str | None = None, dry_run: bool = False,
          wheelhouse: str | None = None, profile: str | None = None, sysroot: str | None = None,
          force: bool = False, download_only: bool = False, recipes: str | None = None) -> int:
     root = resolve(sysroot)

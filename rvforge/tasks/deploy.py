@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from rvforge import REPO_ROOT
+from rvforge.config import cli_overrides
 from rvforge.deploy import bundle, targets
 from rvforge.deploy.remote import Ssh
 from rvforge.errors import ConfigError, DeployError
@@ -24,6 +25,7 @@ from rvforge.host.profiles import select
 from rvforge.log import info, step, warn
 from rvforge.ontarget import actions
 from rvforge.ontarget.release import offline_pip_env
+from rvforge.ontarget.service import ServiceConfig
 from rvforge.ontarget.settings import Settings
 from rvforge.paths import models_dir, user_data_dir
 
@@ -58,12 +60,10 @@ def default_torch() -> str:
 
 
 def resolve_settings(target: targets.DeployTarget, prefix: str | None, wheelhouse: Path, torch: str | None,
-                     keep: int | None, port: int | None) -> Settings:
-    """Command-line flags over the target file over defaults."""
-    s = target.settings
-    service = s.service
-    if port:
-        service = dataclasses.replace(service, port=int(port))
+                     keep: str | None, port: str | None) -> Settings:
+    """Command-line flags over the target file over defaults; flags are checked like file fields."""
+    s = dataclasses.replace(target.settings, **cli_overrides(Settings, keep=keep))
+    service = dataclasses.replace(s.service, **cli_overrides(ServiceConfig, port=port))
     if target.ssh is None and not service.data_dir:
         service = dataclasses.replace(service, data_dir=str(user_data_dir()))
     return dataclasses.replace(
@@ -72,7 +72,6 @@ def resolve_settings(target: targets.DeployTarget, prefix: str | None, wheelhous
         wheelhouse=str(wheelhouse),
         torch=targets.normalize_torch(torch, "--torch") if torch else (s.torch or (
             default_torch() if target.ssh is None else "wheelhouse")),
-        keep=int(keep) if keep else s.keep,
         service=service,
     )
 
@@ -127,7 +126,7 @@ def _sync_for_deploy(ssh: Ssh, settings: Settings, incoming: str, data_dir: str)
 
 def main(target_name: str = "local", prefix: str | None = None, rollback: bool = False, status: bool = False,
          logs: bool = False, wheelhouse: str | None = None, torch: str | None = None,
-         keep: int | None = None, port: int | None = None) -> None:
+         keep: str | None = None, port: str | None = None) -> None:
     chosen = targets.load(target_name or "local")
     house = Path(wheelhouse).expanduser().resolve() if wheelhouse else DEFAULT_WHEELHOUSE
     settings = resolve_settings(chosen, prefix, house, torch, keep, port)

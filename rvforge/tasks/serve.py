@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
 
 from rvforge import REPO_ROOT
 from rvforge.common import display_host
+from rvforge.config import cli_overrides
 from rvforge.errors import DeployError
 from rvforge.log import info, warn
 from rvforge.ontarget.release import Layout, current_release
+from rvforge.ontarget.service import ServiceConfig
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -34,10 +37,14 @@ def command(prefix: str | None, host: str, port: int, model: str | None) -> tupl
     return args, env
 
 
-def main(host: str = "127.0.0.1", port: int = 7777, model: str | None = None, prefix: str | None = None) -> None:
-    args, env = command(prefix, host, port, model)
+def main(host: str | None = None, port: str | None = None, model: str | None = None,
+         prefix: str | None = None) -> None:
+    """Flags are checked (a port is 1-65535) before anything starts; unset ones take the service defaults."""
+    service = dataclasses.replace(ServiceConfig(), **cli_overrides(ServiceConfig, host=host, port=port))
+    host, port_number = service.host, service.port
+    args, env = command(prefix, host, port_number, model)
     if host not in LOOPBACK:
         warn(f"--host {host} exposes the eraser to the network: anyone who can reach this machine can "
              "use it and see the photos sent to it")
-    info(f"MagicEraser will listen on http://{display_host(host)}:{port}/  (Ctrl-C stops it)")
+    info(f"MagicEraser will listen on http://{display_host(host)}:{port_number}/  (Ctrl-C stops it)")
     os.execve(args[0], args, env)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from deploy_support import invoke
 
 from rvforge.deploy import targets
 from rvforge.errors import ConfigError
+from rvforge.ontarget.settings import Settings
 
 
 def test_shipped_local_target():
     local = targets.load("local")
     assert local.ssh is None
-    assert local.settings.prefix == targets.DEFAULT_PREFIX
+    assert local.settings.prefix == Settings().prefix
     assert local.settings.service.host == "127.0.0.1" and local.settings.service.port == 7777
 
 
@@ -34,3 +38,44 @@ def test_torch_provider_spellings(value, expected):
 def test_unknown_torch_provider_is_named():
     with pytest.raises(ConfigError, match="torch must be wheelhouse, system or 'wheel: PATH', not 'conda'"):
         targets.normalize_torch("conda", "t.yaml")
+
+
+@pytest.mark.parametrize("text, named", [
+    ("keep: three\n", "keep: expected an integer >= 1, got 'three'"),
+    ("keep: 0\n", "keep: expected an integer >= 1"),
+    ("kep: 2\n", "kep: unknown field; did you mean 'keep'?"),
+    ("manager: systemv\n", "manager: expected one of: auto, systemd, pidfile"),
+    ("service:\n  port: 99999\n", "service.port: expected an integer from 1 to 65535"),
+    ("service:\n  prot: 80\n", "service.prot"),
+    ("host: rv\nport: x\n", "port: expected an integer from 1 to 65535"),
+    ("health_timeout: soon\n", "health_timeout"),
+    ("torch: conda\n", "torch must be wheelhouse, system"),
+    ("keep: [1\n", "invalid YAML"),
+    ("- a\n- b\n", "mapping"),
+])
+def test_bad_target_file_is_one_line_naming_file_and_field(tmp_path, text, named):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(named)) as err:
+        targets.load(str(path))
+    assert str(path) in str(err.value)
+    proc = invoke("deploy", "--status", "--target", str(path), env={"RVFORGE_HOME": str(tmp_path / "home")})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
+    assert proc.stderr.startswith(f"error: {path}") and named in proc.stderr
+
+
+@pytest.mark.parametrize("args, named", [
+    (("deploy", "--status", "--keep", "x"), "--keep: expected an integer >= 1, got 'x'"),
+    (("deploy", "--status", "--keep", "0"), "--keep: expected an integer >= 1"),
+    (("deploy", "--status", "--port", "99999"), "--port: expected an integer from 1 to 65535"),
+    (("deploy", "--status", "--target", "nowhere"), "unknown deploy target 'nowhere'"),
+    (("serve", "--port", "x"), "--port: expected an integer from 1 to 65535, got 'x'"),
+    (("serve", "--port", "0"), "--port: expected an integer from 1 to 65535"),
+    (("build-wheels", "--dry-run", "--jobs", "-2"), "--jobs: expected an integer >= 1, got '-2'"),
+    (("build-wheels", "--dry-run", "--jobs", "two"), "--jobs: expected an integer >= 1"),
+])
+def test_bad_flag_stops_before_any_work_with_one_line(tmp_path, args, named):
+    proc = invoke(*args, env={"RVFORGE_HOME": str(tmp_path / "home")})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
+    assert proc.stderr.startswith(f"error: {named}") and "MagicEraser" not in proc.stdout
+    assert not (tmp_path / "home").exists()  # nothing was started or written
