@@ -21,7 +21,7 @@ class ForgeError(Exception):
 
 
 class ConfigError(ForgeError):
-    """A profile, recipe or target file is missing or malformed."""
+    """A profile, recipe or target file, or a command-line flag, is missing or malformed."""
 
     exit_code = 2
 
@@ -54,3 +54,9 @@ class ModelError(ForgeError):
     """A model file is missing, corrupt or does not match its architecture."""
 
     exit_code = 7
+
+
+class EmulationError(ForgeError):
+    """The riscv64 userland could not be created, entered or used."""
+
+    exit_code = 8

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rvforge import REPO_ROOT
-from rvforge.errors import ForgeError
+from rvforge.errors import EmulationError
 
 SCRIPTS = REPO_ROOT / "ci" / "riscv64"
 #: Guest path of the checkout copy: guest writes (venv, egg-info, wheels) never reach the host tree.
@@ -23,12 +23,6 @@ GUEST_SRC = "/src"
 #: Host-side things a guest must not see or overwrite in its copy of the checkout.
 COPY_EXCLUDES = (".git", ".venv", "__pycache__", "*.egg-info", "/wheelhouse/", "/build/", "/dist/",
                  ".pytest_cache")
-
-
-class EmulationError(ForgeError):
-    """The riscv64 userland could not be created, entered or used."""
-
-    exit_code = 8
 
 
 def _script(name: str, *args: str) -> list[str]:

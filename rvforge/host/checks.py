@@ -14,7 +14,7 @@ import sys
 import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Literal, Mapping, Sequence
 
 from rvforge.errors import ForgeError
 from rvforge.host import capacity, openblas, pkgconfig, toolchain
@@ -22,8 +22,11 @@ from rvforge.host import sysroot as sr
 from rvforge.host.facts import Host
 from rvforge.host.profiles import Profile
 
-PASS, FIX, WARN, FAIL = "pass", "fix", "warn", "fail"
-STATUSES = (PASS, FIX, WARN, FAIL)  # every value ``CheckResult.status`` takes
+Status = Literal["pass", "fix", "warn", "fail"]
+PASS: Status = "pass"
+FIX: Status = "fix"
+WARN: Status = "warn"
+FAIL: Status = "fail"
 SWAP_COMMAND = ("sudo fallocate -l {gb}G /swapfile && sudo chmod 600 /swapfile && "
                 "sudo mkswap /swapfile && sudo swapon /swapfile")
 
@@ -36,7 +39,7 @@ class CheckResult:
     check failed and at least one of them therefore cannot build."""
 
     name: str
-    status: str  # pass | fix | warn | fail
+    status: Status
     detail: str
     fix_command: str | None = None
     blocking: bool = False
@@ -76,7 +79,7 @@ class CheckContext:
 
 @dataclass(frozen=True)
 class Finding:
-    status: str
+    status: Status
     detail: str
     fix_command: str | None = None
 
