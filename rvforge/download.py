@@ -11,6 +11,7 @@ import hashlib
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import urlparse
 
 import requests
@@ -30,7 +31,7 @@ def part_path(url: str, directory: Path) -> Path:
 class Progress:
     """One status line on a terminal, a line every 10 % otherwise (logs stay short)."""
 
-    def __init__(self, name: str, total: int | None, stream=sys.stderr) -> None:
+    def __init__(self, name: str, total: int | None, stream: TextIO = sys.stderr) -> None:
         self.name, self.total, self.stream = name, total, stream
         self.tty = stream.isatty()
         self.last_decile = -1

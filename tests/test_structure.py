@@ -19,7 +19,8 @@ PACKAGES = {"rvforge": REPO / "rvforge", "magiceraser": REPO / "app" / "magicera
 MAX_LINES = 400
 #: rvforge's stages, lowest first: a module may import its own stage and the ones below it only.
 STAGES = ("shared", "config", "ontarget", "host", "build", "deploy", "emulation", "tasks")
-SHARED = {"rvforge", "rvforge.errors", "rvforge.log", "rvforge.common", "rvforge.paths", "rvforge.download"}
+SHARED = {"rvforge", "rvforge.errors", "rvforge.log", "rvforge.common", "rvforge.paths", "rvforge.download",
+          "rvforge.environment"}
 
 
 def module_files(package: str) -> dict[str, Path]:

@@ -47,7 +47,7 @@ def _tool_version(command: list[str]) -> str | None:
 
 def toolchain_versions(recipe: Recipe, ctx: buildenv.BuildContext) -> dict[str, str | None]:
     """Versions of the tools this recipe builds with, for the manifest."""
-    tools = {"python": platform.python_version()}
+    tools: dict[str, str | None] = {"python": platform.python_version()}
     if recipe.builds:
         tools.update(gcc=_tool_version(["gcc", "-dumpfullversion"]),
                      gfortran=_tool_version(["gfortran", "-dumpfullversion"])

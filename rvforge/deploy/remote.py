@@ -31,7 +31,7 @@ class Ssh:
     def ssh_command(self) -> list[str]:
         return ["ssh", *self.options(), "-p", str(self.target.port)]
 
-    def run(self, command: list[str], capture: bool = True) -> subprocess.CompletedProcess:
+    def run(self, command: list[str], capture: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``command`` (argv, quoted for the remote shell) on the target."""
         return subprocess.run([*self.ssh_command(), self.target.destination, shlex.join(command)],
                               capture_output=capture, text=True)
@@ -89,7 +89,7 @@ class Ssh:
             raise DeployError(f"copying {source} to {self._where()}:{remote_dir} failed: {proc.stderr.strip()}")
 
     def _copy_by_tar(self, source: Path, remote_dir: str, delete: bool,
-                     excludes: tuple[str, ...]) -> subprocess.CompletedProcess:
+                     excludes: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
         base, member = (source, ".") if source.is_dir() else (source.parent, source.name)
         pack = ["tar", "-C", str(base), "-cf", "-", *(f"--exclude={pattern}" for pattern in excludes), member]
         target = shlex.quote(remote_dir)
@@ -99,6 +99,7 @@ class Ssh:
                 subprocess.Popen(pack, stdout=subprocess.PIPE, stderr=pack_err) as packer:
             proc = subprocess.run([*self.ssh_command(), self.target.destination, unpack], stdin=packer.stdout,
                                   capture_output=True, text=True)
+            assert packer.stdout is not None  # Popen(stdout=PIPE)
             packer.stdout.close()
             packer.wait()
             pack_err.seek(0)

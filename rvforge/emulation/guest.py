@@ -19,6 +19,7 @@ import sys
 import urllib.request
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import tomllib
 import yaml
@@ -66,7 +67,7 @@ def check_profile() -> None:
         raise CheckFailed(f"profile detection chose {name}, expected {EXPECTED_PROFILE}")
 
 
-def _doctor_report() -> tuple[int, list[dict]]:
+def _doctor_report() -> tuple[int, list[dict[str, Any]]]:
     proc = subprocess.run([sys.executable, "-m", "invoke", "doctor", "--json"], cwd=REPO_ROOT,
                           capture_output=True, text=True)
     try:
@@ -77,7 +78,7 @@ def _doctor_report() -> tuple[int, list[dict]]:
     return proc.returncode, checks
 
 
-def _package_fixes(checks: list[dict]) -> list[str]:
+def _package_fixes(checks: list[dict[str, Any]]) -> list[str]:
     """The distro install commands doctor names for failing checks, run as root (no sudo here)."""
     commands = []
     for check in checks:

@@ -91,6 +91,7 @@ def render_pc(found: Installation) -> str:
     the files really are (inside the sysroot when there is one)."""
     if found.missing:
         raise ValueError(f"incomplete OpenBLAS installation: {', '.join(found.missing)}")
+    assert found.library is not None and found.include_dir is not None  # else found.missing is not empty
     libdir, includedir = found.library.parent, found.include_dir
     prefix = os.path.commonpath([libdir, includedir])
     extralib = "-lm -lpthread" + (" -lgfortran" if _needs_gfortran_runtime(found.library) else "")

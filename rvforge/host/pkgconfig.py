@@ -86,7 +86,7 @@ def pkg_config_command(env: Mapping[str, str]) -> Path | None:
     return None
 
 
-def _query(pkg_config: Path, env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess:
+def _query(pkg_config: Path, env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run pkg-config; one that cannot run counts as "not found" (the pkg-config check says why)."""
     command = [str(pkg_config), *args]
     try:

@@ -53,7 +53,7 @@ def which(name: str, env: Mapping[str, str]) -> Path | None:
 
 
 def _run(command: list[str], env: Mapping[str, str], cwd: Path | None = None,
-         timeout: float = 120) -> subprocess.CompletedProcess:
+         timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, env=dict(env), cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, check=False)
 

@@ -17,6 +17,7 @@ import subprocess
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from rvforge.common import free_port
 from rvforge.errors import DeployError
@@ -62,7 +63,8 @@ def plan_install(s: Settings, interp: wheeltags.Interpreter) -> Path | None:
             raise DeployError(f"torch provider 'wheelhouse': no torch wheel in {wheelhouse}",
                               hint="run invoke build-wheels --only torch, or deploy with "
                                    "--torch system / --torch wheel:PATH")
-        fitting = [w for w in torches if wheeltags.compatible(wheeltags.parse_wheel_name(w), interp)]
+        fitting = [w for w in torches
+                   if (name := wheeltags.parse_wheel_name(w)) is not None and wheeltags.compatible(name, interp)]
         torch_file = fitting[-1] if fitting else torches[-1]
     elif s.torch == "system":
         _check_system_torch(s.python)
@@ -92,7 +94,7 @@ def staged_check(layout: rel.Layout, release: Path, timeout: float) -> None:
                           hint="the running release was left untouched; fix the cause and deploy again")
 
 
-def _stop_process_group(proc: subprocess.Popen) -> None:
+def _stop_process_group(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
     os.killpg(proc.pid, signal.SIGTERM)
@@ -174,7 +176,7 @@ def deploy(s: Settings) -> Path:
     return release
 
 
-def _release_info(s: Settings, interp: wheeltags.Interpreter, venv_python: Path) -> dict:
+def _release_info(s: Settings, interp: wheeltags.Interpreter, venv_python: Path) -> dict[str, Any]:
     frozen = subprocess.run([str(venv_python), "-m", "pip", "list", "--format=freeze"],
                             capture_output=True, text=True, env=rel.offline_pip_env()).stdout.split()
     manifest = Path(os.path.expanduser(s.wheelhouse)) / "manifest.json"
@@ -201,14 +203,14 @@ def rollback(s: Settings) -> Path:
     return previous
 
 
-def status(s: Settings) -> dict:
+def status(s: Settings) -> dict[str, Any]:
     layout = s.layout
     current = rel.current_release(layout)
     cfg = release_service(current, s.service) if current else s.service
     mgr = svc.manager(layout, cfg, s.manager)
     running = mgr.running()
     healthy = running and svc.wait_healthy(svc.health_url(cfg.host, cfg.port), 3) is None
-    state = {
+    state: dict[str, Any] = {
         "prefix": str(layout.prefix),
         "current": current.name if current else None,
         "releases": [r.name for r in rel.releases(layout)],

@@ -18,6 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rvforge.common import sha256_file, write_atomic
 from rvforge.errors import DeployError
@@ -120,14 +121,15 @@ def prune(layout: Layout, keep: int) -> list[Path]:
     return doomed
 
 
-def read_info(release: Path) -> dict:
+def read_info(release: Path) -> dict[str, Any]:
     try:
-        return json.loads((release / "release.json").read_text())
+        data = json.loads((release / "release.json").read_text())
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
-def write_info(release: Path, info: dict) -> None:
+def write_info(release: Path, info: dict[str, Any]) -> None:
     """Written last: its presence marks the release complete."""
     write_atomic(release / "release.json", json.dumps(info, indent=2, sort_keys=True) + "\n")
 

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from rvforge.common import display_host, write_atomic
 from rvforge.errors import DeployError
@@ -147,7 +148,7 @@ class PidFileManager:
         self.layout.bin.mkdir(parents=True, exist_ok=True)
         write_atomic(self.ctl, ctl_script(self.layout), mode=0o755)
 
-    def _ctl(self, action: str) -> subprocess.CompletedProcess:
+    def _ctl(self, action: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(self.ctl), action], capture_output=True, text=True)
 
     def start(self) -> None:
@@ -176,7 +177,7 @@ class SystemdManager:
         config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
         self.unit_path = config_home / "systemd" / "user" / UNIT_NAME
 
-    def _systemctl(self, *args: str) -> subprocess.CompletedProcess:
+    def _systemctl(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["systemctl", "--user", *args], capture_output=True, text=True)
 
     def install(self) -> None:
@@ -223,7 +224,7 @@ def health_url(host: str, port: int) -> str:
     return f"http://{display_host(host)}:{port}{HEALTH_PATH}"
 
 
-def wait_healthy(url: str, timeout: float, alive=lambda: True) -> str | None:
+def wait_healthy(url: str, timeout: float, alive: Callable[[], bool] = lambda: True) -> str | None:
     """Poll the health URL until it answers 200. Returns None when healthy, else why not."""
     deadline = time.monotonic() + timeout
     last = "no answer"

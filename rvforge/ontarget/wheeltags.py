@@ -59,7 +59,9 @@ def probe(python: str) -> Interpreter:
 def project_name(text: str) -> str:
     """The project a requirement line (``Flask>=3; python_version...``) or a wheel file's first
     field names, lower-case with '-' for '_': how recipes and the wheelhouse name packages."""
-    return re.match(r"[A-Za-z0-9._-]*", text.strip()).group(0).lower().replace("_", "-")
+    match = re.match(r"[A-Za-z0-9._-]*", text.strip())
+    assert match is not None  # the pattern also matches the empty string
+    return match.group(0).lower().replace("_", "-")
 
 
 def parse_wheel_name(path: Path) -> WheelName | None:

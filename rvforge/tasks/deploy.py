@@ -86,6 +86,8 @@ def warn_without_model(settings: Settings) -> None:
 
 def deploy_remote(target: targets.DeployTarget, settings: Settings, action: str) -> None:
     """Copy what changed (wheelhouse, tool, model) and run the same steps on the target."""
+    if target.ssh is None:
+        raise DeployError(f"target '{target.name}' has no ssh settings: it is not a remote target")
     ssh = Ssh(target.ssh)
     with step(f"connect to {target.ssh.destination}:{target.ssh.port} (host key checked)"):
         home = ssh.connect()

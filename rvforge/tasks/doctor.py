@@ -8,7 +8,7 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from rvforge.errors import CheckFailed
 from rvforge.host import capacity, facts, pkgconfig, profiles
@@ -51,7 +51,7 @@ def make_context(profile: Profile | str | None = None, sysroot: str | Path | Non
 
 
 def evaluate_host(profile: Profile | str | None, sysroot: str | Path | None, *, fix: bool = False,
-               **context: object) -> list[CheckResult]:
+               **context: Any) -> list[CheckResult]:
     """Run every check (stable interface). With ``fix``, a check whose status is "fix" gets the
     tool's own fix (the openblas.pc) and is run again. Keyword arguments go to ``make_context``
     (env, host, needs, work_dir).
@@ -85,7 +85,7 @@ def report(ctx: CheckContext, results: Sequence[CheckResult]) -> dict[str, objec
     }
 
 
-def render_text(data: Mapping[str, object]) -> str:
+def render_text(data: Mapping[str, Any]) -> str:
     """The human report: one line per check, the fix command and affected recipes under it."""
     where = f", sysroot {data['sysroot']}" if data["sysroot"] else ""
     lines = [f"doctor: profile {data['profile']}{where} (machine {data['machine']})"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, TypeVar
 
-from invoke import Exit
+from invoke.exceptions import Exit
 
 from rvforge.errors import ForgeError
 

@@ -19,6 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rvforge import download
 from rvforge.common import file_digests, write_atomic
@@ -69,14 +70,15 @@ def check_checksum(label: str, digests: dict[str, str], expected: str | None) ->
                          hint="the file is damaged or a different release; download or copy it again")
 
 
-def read_manifest(directory: Path) -> dict:
+def read_manifest(directory: Path) -> dict[str, Any]:
     try:
-        return json.loads((directory / MANIFEST).read_text())
+        data = json.loads((directory / MANIFEST).read_text())
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
-def write_manifest(directory: Path, manifest: dict) -> None:
+def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
     write_atomic(directory / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 

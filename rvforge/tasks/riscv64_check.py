@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rvforge.emulation import userland
 from rvforge.emulation.steps import Outcome, StepRun
-from rvforge.errors import CheckFailed
+from rvforge.errors import CheckFailed, EmulationError
 from rvforge.log import info
 
 GUEST_VENV = "/opt/rvforge/venv"
@@ -46,7 +46,7 @@ def _guest_outcomes(root: Path, skip_build: bool, skip_bench: bool) -> list[Outc
     argv += ["--skip-bench"] if skip_bench else []
     try:
         userland.run_in_guest(root, argv, timeout=GUEST_TIMEOUT)
-    except (userland.EmulationError, OSError) as err:
+    except (EmulationError, OSError) as err:
         info(f"    {err}")
     except subprocess.TimeoutExpired:
         info(f"    the guest checks did not finish within {GUEST_TIMEOUT} s")

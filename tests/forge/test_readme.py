@@ -2,6 +2,8 @@
 test command it gives."""
 
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -37,8 +39,9 @@ def test_ci_runs_the_readme_test_command(repo_root):
 def test_every_variable_the_code_reads_is_in_the_table(repo_root):
     """Names read anywhere (Python or shell, tool, app, CI) are listed; the tool reads them via the table."""
     listed = {v.name for v in environment.VARIABLES}
-    files = [p for d in ("rvforge", "app", "ci", "tests", ".ci") for p in (repo_root / d).rglob("*")
-             if p.suffix in (".py", ".sh", "") and p.is_file()]
+    tracked = subprocess.run(["git", "ls-files", "rvforge", "app", "ci", "tests", ".ci", "tasks.py"], cwd=repo_root,
+                             capture_output=True, text=True, check=True).stdout.split()
+    files = [repo_root / name for name in tracked if Path(name).suffix in (".py", ".sh", "")]
     used = {name for p in files for name in re.findall(r"\b((?:RVFORGE|MAGICERASER)_[A-Z0-9_]+)", p.read_text())}
     assert used - listed == set(), "add them to rvforge/environment.py"
     direct = [str(p) for p in (repo_root / "rvforge").rglob("*.py")
