@@ -41,10 +41,12 @@ def test_every_variable_the_code_reads_is_in_the_table(repo_root):
     listed = {v.name for v in environment.VARIABLES}
     tracked = subprocess.run(["git", "ls-files", "rvforge", "app", "ci", "tests", ".ci", "tasks.py"], cwd=repo_root,
                              capture_output=True, text=True, check=True).stdout.split()
-    files = [repo_root / name for name in tracked if Path(name).suffix in (".py", ".sh", "")]
+    files = [path for name in tracked
+             if Path(name).suffix in (".py", ".sh", "") and (path := repo_root / name).is_file()]
     used = {name for p in files for name in re.findall(r"\b((?:RVFORGE|MAGICERASER)_[A-Z0-9_]+)", p.read_text())}
     assert used - listed == set(), "add them to rvforge/environment.py"
+    reads_directly = re.compile(r"environ(\.get\(|\[)\"(RVFORGE|MAGICERASER)_")
     direct = [str(p) for p in (repo_root / "rvforge").rglob("*.py")
-              if p.name != "environment.py" and re.search(r"environ(\.get\(|\[)\"(RVFORGE|MAGICERASER)_", p.read_text())]
+              if p.name != "environment.py" and reads_directly.search(p.read_text())]
     assert not direct, "read them with rvforge.environment.get"
     assert environment.markdown_table() in (repo_root / "README.md").read_text()
