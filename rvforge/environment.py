@@ -36,8 +36,10 @@ VARIABLES = (
     Variable("RVFORGE_RISCV64_SUITE", "ci/riscv64", "Debian suite of the emulated userland; default `forky`"),
     Variable("RVFORGE_RISCV64_MIRROR", "ci/riscv64",
              "Debian mirror for the userland; default: this host's apt mirror, else debootstrap's default"),
-    Variable("RVFORGE_RISCV64_PACKAGES", "ci/riscv64", "package list of the userland; default `ci/riscv64/packages.txt`"),
-    Variable("RVFORGE_RISCV64_SKIP_BUILD", "tests", "`1`: the opt-in riscv64 pytest reuses the Pillow wheel built before"),
+    Variable("RVFORGE_RISCV64_PACKAGES", "ci/riscv64",
+             "package list of the userland; default `ci/riscv64/packages.txt`"),
+    Variable("RVFORGE_RISCV64_SKIP_BUILD", "tests",
+             "`1`: the opt-in riscv64 pytest reuses the Pillow wheel built before"),
     Variable("RVFORGE_SKIP_RISCV64", "ci/test.sh", "`1` skips the emulated riscv64 check"),
 )
 NAMES = frozenset(v.name for v in VARIABLES)

@@ -73,7 +73,7 @@ def relevant_tail(text: str, count: int = 25) -> list[str]:
 def report(log: Path, profile: Profile) -> str:
     text = log.read_text(errors="replace")
     diagnosis, line = diagnose(text, profile)
-    parts = ["last lines of the build log:", *("  | " + l for l in relevant_tail(text))]
+    parts = ["last lines of the build log:", *("  | " + tail for tail in relevant_tail(text))]
     if line:
         parts.append(f"  matched: {line}")
     parts.append(f"diagnosis: {diagnosis or 'unknown failure - read the full log'}")

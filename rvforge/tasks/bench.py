@@ -42,7 +42,8 @@ def bench_command(sizes: str | None, quick: bool, output: Path, model: str | Non
         parts = [part.strip().lower() for part in sizes.split(",") if part.strip()]
         bad = [part for part in parts if not _SIZE.match(part)]
         if bad or not parts:
-            raise ForgeError(f"bad --sizes value {sizes!r}", hint="give sizes as WxH, comma-separated: 1280x720,1920x1080")
+            raise ForgeError(f"bad --sizes value {sizes!r}",
+                             hint="give sizes as WxH, comma-separated: 1280x720,1920x1080")
         cmd += ["--sizes", ",".join(parts)]
     if quick:
         cmd.append("--quick")

@@ -28,7 +28,8 @@ if ! cmp -s {userland.GUEST_SRC}/pyproject.toml {GUEST_VENV}/installed-pyproject
     {GUEST_VENV}/bin/python -m pip install -q setuptools -e {userland.GUEST_SRC}
     cp {userland.GUEST_SRC}/pyproject.toml {GUEST_VENV}/installed-pyproject.toml
 fi
-{GUEST_VENV}/bin/python -c 'import platform, rvforge; print("    rvforge", rvforge.__version__, "on", platform.machine())'
+{GUEST_VENV}/bin/python -c 'import platform, rvforge
+print("    rvforge", rvforge.__version__, "on", platform.machine())'
 """
 #: Generous: numpy-free, but pip, doctor, a Pillow build and an emulated erase add up.
 GUEST_TIMEOUT = 3 * 3600

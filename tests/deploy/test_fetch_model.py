@@ -18,7 +18,8 @@ from deploy_support import invoke, make_big_lama_zip
 def installed_state(data: Path) -> dict[str, str]:
     """sha256 of every installed model file plus the manifest: 'untouched' means equal."""
     models = data / "models"
-    files = [models / "manifest.json", models / "big-lama" / "config.yaml", models / "big-lama" / "models" / "best.ckpt"]
+    files = [models / "manifest.json", models / "big-lama" / "config.yaml",
+             models / "big-lama" / "models" / "best.ckpt"]
     return {str(p.relative_to(models)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 

@@ -161,7 +161,8 @@ def test_target_files_are_validated(tmp_path, homes):
     bad = tmp_path / "bad.yaml"
     bad.write_text("prefix: /x\nservice:\n  prot: 1\n")
     proc = invoke("deploy", "--target", str(bad), env=homes)
-    assert proc.returncode == 2 and "service.prot: unknown field" in proc.stderr and "did you mean 'port'" in proc.stderr
+    assert proc.returncode == 2 and "service.prot: unknown field" in proc.stderr
+    assert "did you mean 'port'" in proc.stderr
 
 
 def test_status_of_an_empty_prefix(tmp_path, homes):

@@ -50,7 +50,7 @@ def test_plan_is_printed_before_building(forge):
 def test_manifest_records_tested_wheels(forge):
     wheels = manifest(forge.house)
     assert set(wheels) == {"numpy", "pillow"}
-    for name, entry in wheels.items():
+    for entry in wheels.values():
         wheel = forge.house / entry["filename"]
         assert sha256_file(wheel) == entry["sha256"]
         assert entry["profile"] == "debian-x86_64" and entry["python"] == "3.11"

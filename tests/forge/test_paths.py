@@ -2,8 +2,8 @@
 the app reads there, and the app cannot import the tool."""
 
 import pytest
-from magiceraser import modelpath
 
+from magiceraser import modelpath
 from rvforge import paths
 
 
