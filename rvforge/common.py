@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import tempfile
 from pathlib import Path
 
 #: Addresses that mean "every interface": a browser cannot open them, so they are shown as loopback.
@@ -14,15 +15,19 @@ WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None, fsync: bool = False) -> None:
     """Write ``path`` through a temp file beside it and ``os.replace``: a kill leaves old or new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as handle:
-        handle.write(data.encode() if isinstance(data, str) else data)
-        if fsync:
-            handle.flush()
-            os.fsync(handle.fileno())
-    if mode is not None:
-        tmp.chmod(mode)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def file_digests(path: Path, algorithms: tuple[str, ...] = ("sha256",)) -> dict[str, str]:

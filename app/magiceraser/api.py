@@ -13,9 +13,12 @@ from pathlib import PurePath
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import __version__
+from .contract import Engine
 from .dataurl import decode_payload, encode_data_url
+from .erase_bytes import Erased, erase, parse_options
+from .errors import ApiError
 from .jobqueue import InferenceQueue
-from .pipeline import Erased, erase, parse_options
+from .strategy import InpaintOptions
 
 bp = Blueprint("api", __name__)
 
@@ -25,19 +28,11 @@ _TIMING_HEADERS = ("X-Inference-Seconds", "X-Queue-Seconds", "X-Decode-Seconds",
 _EXTENSIONS = {"JPEG": "jpg", "TIFF": "tif"}
 
 
-class ApiError(Exception):
-    """A client mistake in the request itself (not in the image): JSON error with ``status``."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
-
-
 @dataclass
 class Runtime:
     """What the routes share: the loaded engine and the one-at-a-time queue."""
 
-    engine: object
+    engine: Engine
     queue: InferenceQueue
 
 
@@ -53,14 +48,14 @@ def _json_body() -> dict:
     return body
 
 
-def _options(fields: dict):
+def _options(fields: dict) -> InpaintOptions | None:
     try:
         return parse_options(fields)
     except ValueError as exc:
         raise ApiError(f"bad options: {exc}") from None
 
 
-def _run(image: bytes, mask: bytes, options) -> Erased:
+def _run(image: bytes, mask: bytes, options: InpaintOptions | None) -> Erased:
     state = runtime()
     return erase(state.engine, image, mask, options, max_pixels=current_app.config["MAX_PIXELS"],
                  gate=state.queue.turn)

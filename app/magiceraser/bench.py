@@ -23,10 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 
-if TYPE_CHECKING:
-    from .lama.pipeline import Predictor
-    from .tiling import Tiling
+from . import threads
+from .errors import ModelError
+from .strategy import InpaintOptions
+
+if TYPE_CHECKING:  # torch modules: imported by the worker only, after its thread settings
+    from .lama.predictor import Predictor
+    from .lama.tiling import Tiling
 
 SECTION = "## Eraser engine"
 KEPT = "\n### How the defaults were chosen"  # hand-measured notes that a re-run keeps
@@ -68,8 +73,6 @@ class Outcome:
 def photo(name: str, width: int, height: int) -> np.ndarray:
     """A real photo (scikit-image sample) resized to width x height, RGB uint8; a synthetic texture
     where scikit-image is not installed (timing and memory do not depend on the content)."""
-    from PIL import Image
-
     try:
         from skimage import data
     except ImportError:
@@ -92,10 +95,10 @@ def _predictor(model: str | None, tiling: Tiling) -> Predictor:
     """The model under test: the named model file, or big-lama with random weights."""
     import torch
 
-    from .lama.config import BIG_LAMA
     from .lama.ffc import FFCResNetGenerator
-    from .lama.pipeline import generator_predictor
+    from .lama.predictor import generator_predictor
     from .lama.runner import load_predictor
+    from .lama.weights.config import BIG_LAMA
 
     if model is not None:
         return load_predictor(Path(model), tiling)[0]
@@ -104,8 +107,6 @@ def _predictor(model: str | None, tiling: Tiling) -> Predictor:
 
 
 def _worker(case: Case) -> dict:
-    from . import threads
-
     count = 1 if case.method == "2024" else case.threads
     threads.prepare_environment(count)
     if case.method == "2024":
@@ -113,8 +114,7 @@ def _worker(case: Case) -> dict:
     import torch
 
     from .lama.runner import LamaEngine, tiling_for
-    from .strategy import InpaintOptions
-    from .tiling import Tiling
+    from .lama.tiling import Tiling
 
     torch.backends.mkldnn.enabled = case.mkldnn
     used = threads.configure(count)["threads"]
@@ -252,8 +252,6 @@ def _positive(text: str) -> int:
 
 def _run_worker(case: Case) -> int:
     """Child process entry: one JSON line with the timings; a bad model file is one clear line on stderr."""
-    from .lama.errors import ModelError
-
     try:
         result = _worker(case)
     except ModelError as exc:

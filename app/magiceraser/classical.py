@@ -17,8 +17,8 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 
 from . import patchmatch, strategy
-from .engine import check_inputs
-from .lama.errors import INSTALL_HINT
+from .contract import check_inputs
+from .errors import INSTALL_HINT
 from .strategy import InpaintOptions
 
 SWEEPS = 24

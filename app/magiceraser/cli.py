@@ -5,22 +5,24 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
+from . import bench
+from .common import write_atomic
+from .contract import Engine
+from .engine import load_engine
+from .erase_bytes import erase, parse_options
+from .errors import ModelError, UsageError
 from .imageio import DEFAULT_MAX_PIXELS, SUPPORTED_FORMATS
-from .pipeline import erase, parse_options
 from .progress import Progress
+from .server import create_app, serve
+from .strategy import InpaintOptions
 
 OPTION_FIELDS = ("strategy", "crop_trigger", "crop_margin", "resize_limit")
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in SUPPORTED_FORMATS}
-
-
-class UsageError(Exception):
-    """The command line itself cannot work (exit 2); per-file problems are reported and skipped instead."""
 
 
 @dataclass
@@ -71,19 +73,6 @@ def plan_jobs(image_arg: Path, mask_arg: Path, out_arg: Path) -> list[Job]:
     return jobs
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write via a temporary file so a failure never leaves a half-written result."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def _suffix_problem(job: Job, fmt: str) -> str | None:
     """An explicit output name with another image type's extension would mislabel the file."""
     if job.output.suffix.lower() == job.image.suffix.lower():
@@ -94,7 +83,7 @@ def _suffix_problem(job: Job, fmt: str) -> str | None:
     return None
 
 
-def _options(args: argparse.Namespace):
+def _options(args: argparse.Namespace) -> InpaintOptions | None:
     given = {name: getattr(args, name) for name in OPTION_FIELDS if getattr(args, name) is not None}
     try:
         return parse_options(given)
@@ -102,9 +91,7 @@ def _options(args: argparse.Namespace):
         raise UsageError(f"bad option: {exc}") from None
 
 
-def _load_engine(args: argparse.Namespace, warm_up: bool):
-    from .engine import ModelError, load_engine
-
+def _load_engine(args: argparse.Namespace, warm_up: bool) -> Engine:
     try:
         return load_engine(model=args.model, threads=args.threads, mkldnn=args.mkldnn, warm_up=warm_up)
     except ModelError as exc:
@@ -125,7 +112,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
                                max_pixels=args.max_pixels)
                 problem = _suffix_problem(job, erased.format)
                 if problem is None:
-                    _write_atomically(job.output, erased.data)
+                    write_atomic(job.output, erased.data)
             except Exception as exc:  # one bad file must not stop the batch; it is reported below
                 problem = str(exc) or type(exc).__name__
         if problem is not None:
@@ -138,8 +125,6 @@ def cmd_erase(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import create_app, serve
-
     config = {"MAX_WAITING": args.max_waiting, "MAX_PIXELS": args.max_pixels, "CORS_ORIGINS": args.cors_origin,
               "MAX_CONTENT_LENGTH": int(args.max_request_mb * 2**20), "ENGINE": _load_engine(args, warm_up=True)}
     try:
@@ -195,9 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:
-        from .bench import main as bench_main
-
-        return bench_main(argv[1:])
+        return bench.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -11,7 +11,8 @@ import base64
 import binascii
 import re
 
-from .imageio import SUPPORTED_FORMATS, UndecodableImage, UnsupportedImage
+from .errors import UndecodableImage, UnsupportedImage
+from .imageio import SUPPORTED_FORMATS
 
 _BASE64_BODY = re.compile(r"[A-Za-z0-9+/]*")
 _SUPPORTED_MIMES = {f"image/{name.lower()}" for name in SUPPORTED_FORMATS} | {"image/jpg", "image/x-ms-bmp"}

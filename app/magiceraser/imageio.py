@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
+from PIL.PngImagePlugin import PngInfo
+
+from .errors import ImageTooLarge, MaskError, UndecodableImage, UnsupportedImage
 
 # Pillow's own bomb check only warns between 89 and 179 MP (and warnings filters are per-context,
 # so they cannot turn it into an error reliably). _open() checks every image's header against
@@ -28,28 +31,6 @@ EXIF_ORIENTATION = 0x0112
 PNG_COMPRESS_LEVEL = 3
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I")
 _NATIVE_MODES = ("RGB", "RGBA", "L", "LA", "1", "P", "CMYK", *_SIXTEEN_BIT_MODES)
-
-
-class ImageError(Exception):
-    """A problem with an uploaded image or mask; ``status`` is the HTTP status it maps to."""
-
-    status = 400
-
-
-class UndecodableImage(ImageError):
-    status = 400
-
-
-class UnsupportedImage(ImageError):
-    status = 415
-
-
-class ImageTooLarge(ImageError):
-    status = 413
-
-
-class MaskError(ImageError):
-    status = 400
 
 
 def _open(data: bytes, what: str, max_pixels: int) -> Image.Image:
@@ -229,8 +210,6 @@ def _format_params(source: Image.Image, data: bytes) -> dict:
         if "transparency" in source.info:
             params["transparency"] = source.info["transparency"]
         if fmt == "PNG" and getattr(source, "text", None):
-            from PIL.PngImagePlugin import PngInfo
-
             info = PngInfo()
             for key, value in source.text.items():
                 info.add_text(key, value)

@@ -13,13 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-
-class QueueFull(Exception):
-    """Too many requests waiting; ``retry_after`` is a whole-second estimate for the client."""
-
-    def __init__(self, waiting: int, retry_after: int):
-        super().__init__(f"server busy: {waiting} request(s) already waiting for the eraser; retry in {retry_after} s")
-        self.retry_after = retry_after
+from .errors import QueueFull
 
 
 class InferenceQueue:

@@ -9,12 +9,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, jsonify, send_from_directory
+from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
-from .api import ApiError, Runtime, bp
-from .imageio import DEFAULT_MAX_PIXELS, ImageError
-from .jobqueue import InferenceQueue, QueueFull
+from .api import Runtime, bp
+from .common import url_for_host
+from .engine import load_engine
+from .errors import ApiError, ImageError, QueueFull
+from .imageio import DEFAULT_MAX_PIXELS
+from .jobqueue import InferenceQueue
 
 log = logging.getLogger("magiceraser.server")
 
@@ -85,8 +89,6 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.config.update(config or {})
     engine = app.config["ENGINE"]
     if engine is None:
-        from .engine import load_engine
-
         engine = load_engine(model=app.config["MODEL"], threads=app.config["THREADS"], mkldnn=app.config["MKLDNN"])
     app.extensions["magiceraser"] = Runtime(engine=engine, queue=InferenceQueue(app.config["MAX_WAITING"]))
     app.register_blueprint(bp)
@@ -117,18 +119,11 @@ def exposure_warning(host: str) -> str | None:
             "photos sent to it; use --host 127.0.0.1 to keep it private")
 
 
-def url_for_host(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
-    return f"http://{shown}:{port}/"
-
-
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 7777) -> None:
     """Listen (OSError if the port is taken), print the URL, then serve until interrupted.
 
     Threads: the running inference, the waiting ones, and spare ones so health checks and
     503 answers never queue behind an inference."""
-    from waitress.server import create_server
-
     server = create_server(app, host=host, port=port, threads=app.config["MAX_WAITING"] + 3,
                            max_request_body_size=2 * app.config["MAX_CONTENT_LENGTH"], ident="magiceraser")
     warning = exposure_warning(host)

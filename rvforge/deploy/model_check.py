@@ -1,32 +1,15 @@
 """Content checks for LaMa weights, without torch (the tool's venv on the laptop has none).
 
-The expected generator layout comes from the app's own torch-free modules
-(``magiceraser.lama.config``/``spec``/``checkpoint_index``), so the tool accepts exactly what
-the eraser will load. They are imported from the installed app or from the checkout's app/.
+The expected generator layout comes from the app's own torch-free package
+(``magiceraser.lama.weights``), so the tool accepts exactly what the eraser will load.
 """
 
 from __future__ import annotations
 
-import importlib
-import sys
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
-from rvforge import REPO_ROOT
 from rvforge.errors import ModelError
-
-
-def _lama(name: str) -> ModuleType:
-    module = f"magiceraser.lama.{name}"
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        app = str(REPO_ROOT / "app")
-        if app in sys.path:
-            raise
-        sys.path.insert(0, app)
-        return importlib.import_module(module)
 
 
 def open_zip(path: Path, label: str) -> zipfile.ZipFile:
@@ -37,7 +20,8 @@ def open_zip(path: Path, label: str) -> zipfile.ZipFile:
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ModelError(f"{label}: not a complete zip archive ({exc}); the file is truncated or not "
                          "what it claims to be",
-                         hint="download it again (a partial download resumes) or copy it again from the stick")
+                         hint="download it again (a partial download resumes) or copy it again from the stick"
+                         ) from None
     if bad:
         archive.close()
         raise ModelError(f"{label}: member {bad} is corrupt (CRC mismatch)", hint="download the file again")
@@ -47,11 +31,18 @@ def open_zip(path: Path, label: str) -> zipfile.ZipFile:
 def verify_lama_dir(model_dir: Path, label: str) -> int:
     """``config.yaml`` readable and ``models/best.ckpt`` holding exactly the generator entries
     (keys and shapes) the config's architecture defines. Returns the number of entries."""
-    errors = _lama("errors")
+    # Imported here, not at the top: the tool's other tasks run where only rvforge is installed
+    # (the riscv64 guest's tool venv); the app sits beside the tool wherever models are fetched.
+    try:
+        from magiceraser.errors import ModelError as AppModelError
+        from magiceraser.lama.weights import verify_model_dir
+    except ImportError as exc:
+        raise ModelError(f"checking {label} needs the magiceraser app next to the tool ({exc})",
+                         hint="bash ci/setup.sh (or: pip install --no-deps -e ./app)") from None
     open_zip(model_dir / "models" / "best.ckpt", f"{label}: models/best.ckpt").close()
     try:
-        return len(_lama("checkpoint_index").verify_model_dir(model_dir))
-    except errors.ModelError as exc:
+        return len(verify_model_dir(model_dir))
+    except AppModelError as exc:
         where = Path(exc.path).relative_to(model_dir) if Path(exc.path).is_relative_to(model_dir) else exc.path
         raise ModelError(f"{label}: {where}: {exc.problem}",
                          hint="use the official big-lama.zip (big-lama/config.yaml + big-lama/models/best.ckpt) "

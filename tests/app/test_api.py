@@ -8,11 +8,10 @@ import json
 import numpy as np
 import pytest
 import requests
+from eraser_samples import box_mask, data_url, decode, encode, mask_png, photo
 from PIL import Image
 
 from magiceraser.server import WEB_DIR
-
-from eraser_samples import box_mask, data_url, decode, encode, mask_png, photo
 
 
 def _predict(server, payload, headers: dict | None = None) -> requests.Response:

@@ -6,10 +6,11 @@ import io
 import logging
 
 import pytest
-
 from eraser_samples import box_mask, data_url, encode, photo
+
 from magiceraser.classical import ClassicalEngine
-from magiceraser.server import create_app, exposure_warning, url_for_host
+from magiceraser.common import url_for_host
+from magiceraser.server import create_app, exposure_warning
 
 
 class BrokenEngine(ClassicalEngine):

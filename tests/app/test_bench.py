@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from magiceraser.bench import Case, Outcome, legacy_skip_reason, main, plan_cases, render, write_section
-from rvforge.tasks.bench import bench_command
+from magiceraser.bench import (
+    Case,
+    Outcome,
+    legacy_skip_reason,
+    main,
+    plan_cases,
+    render,
+    write_section,
+)
 from rvforge.errors import ForgeError
+from rvforge.tasks.bench import bench_command
 
 
 def test_plan_has_both_methods_per_size_and_one_full_frame_run():
@@ -54,7 +62,7 @@ def test_threads_and_model_reach_every_case():
     assert {(c.threads, c.model) for c in cases} == {(3, "/models/big-lama")}
 
 
-def test_bench_times_a_given_model_with_the_serve_flags(lama_reference, tmp_path, capsys):
+def test_bench_times_a_given_model_with_the_serve_flags(lama_reference, tmp_path):
     """--model / --threads / --no-mkldnn as for `magiceraser serve`; each case still runs in its own process."""
     out = tmp_path / "bench.md"
     assert main(["--quick", "--model", str(lama_reference / "tiny-lama"), "--threads", "1", "--no-mkldnn",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from blocked_imports import run_without
 from PIL import Image
 from skimage import data
 
@@ -95,3 +98,13 @@ def test_without_a_model_the_classical_engine_says_how_to_install_lama(tmp_path,
     assert info["model_path"] is None and "invoke fetch-model" in info["model_missing_hint"]
     assert set(info) >= {"engine", "model_path", "model_digest", "model_missing_hint", "torch_version",
                          "threads", "mkldnn", "pixels_per_second"}
+
+
+def test_without_torch_a_lama_model_gets_the_classical_engine_and_a_hint(tiny_model):
+    code = ("import json\nfrom magiceraser.engine import load_engine\n"
+            "print(json.dumps(load_engine(sys.argv[1]).info()))\n")
+    proc = run_without(("torch",), code, str(tiny_model))
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["engine"] == "classical" and info["model_path"] is None
+    assert f"torch is not installed, so the LaMa model {tiny_model} cannot run" in info["model_missing_hint"]

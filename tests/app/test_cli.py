@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from eraser_samples import box_mask, decode, encode, photo
 from live_server import serve_command
+
 from magiceraser.cli import main
 
 

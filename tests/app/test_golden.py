@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 from magiceraser.lama.loader import load_generator
-from magiceraser.lama.pipeline import generator_predictor, inpaint_float, inpaint_uint8
-from magiceraser.tiling import Tiling
+from magiceraser.lama.predictor import generator_predictor, inpaint_float, inpaint_uint8
+from magiceraser.lama.tiling import Tiling
 
 
 @pytest.fixture(scope="module")

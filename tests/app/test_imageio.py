@@ -11,8 +11,13 @@ from PIL import Image, ImageCms
 from skimage import data
 
 from magiceraser.dataurl import decode_payload, encode_data_url
-from magiceraser.imageio import (ImageTooLarge, MaskError, UndecodableImage, UnsupportedImage, decode_image,
-                                 decode_mask)
+from magiceraser.errors import (
+    ImageTooLarge,
+    MaskError,
+    UndecodableImage,
+    UnsupportedImage,
+)
+from magiceraser.imageio import decode_image, decode_mask
 
 PHOTO = data.astronaut()[100:196, 180:308]          # 96x128 RGB
 GRAY = data.camera()[200:296, 150:278]              # 96x128 uint8

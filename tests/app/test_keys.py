@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from magiceraser.lama.config import BIG_LAMA, load_config
 from magiceraser.lama.ffc import FFCResNetGenerator
-from magiceraser.lama.spec import expected_entries, format_shape
+from magiceraser.lama.weights.config import BIG_LAMA, load_config
+from magiceraser.lama.weights.spec import expected_entries, format_shape
 
 
 def _manifest(lama_reference) -> list[list[str]]:

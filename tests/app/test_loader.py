@@ -10,12 +10,15 @@ import pytest
 import torch
 from PIL import Image
 
-from magiceraser.engine import InpaintOptions, ModelError, load_engine, resolve_model_path
-from magiceraser.lama.config import BIG_LAMA
+from magiceraser.engine import load_engine
+from magiceraser.errors import ModelError
 from magiceraser.lama.ffc import FFCResNetGenerator
 from magiceraser.lama.jit import native_generator
 from magiceraser.lama.loader import load_generator
-from magiceraser.tiling import Tiling
+from magiceraser.lama.tiling import Tiling
+from magiceraser.lama.weights.config import BIG_LAMA
+from magiceraser.modelpath import resolve_model_path
+from magiceraser.strategy import InpaintOptions
 
 INFO_KEYS = {"engine", "model_path", "model_digest", "model_missing_hint", "torch_version", "threads", "mkldnn",
              "pixels_per_second"}
@@ -138,7 +141,7 @@ def test_scripted_big_lama_weights_move_into_the_banded_generator():
     wrapper = _Composited(FFCResNetGenerator(BIG_LAMA))
     native = native_generator(wrapper, Tiling())
     assert native is not None and native.tiling == Tiling()
-    for (key, mine), theirs in zip(native.state_dict().items(), wrapper.generator.state_dict().values()):
+    for (key, mine), theirs in zip(native.state_dict().items(), wrapper.generator.state_dict().values(), strict=True):
         assert torch.equal(mine, theirs), key
     assert native_generator(torch.nn.Linear(2, 2), Tiling()) is None
 

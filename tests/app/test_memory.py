@@ -15,7 +15,7 @@ import pytest
 HEAD_AT_1080P = """
 import torch
 from torch import nn
-from magiceraser.tiling import Tiling
+from magiceraser.lama.tiling import Tiling
 torch.backends.mkldnn.enabled = False
 torch.manual_seed(0)
 head = nn.Conv2d(64, 3, 7)  # big-lama's last layer: 26 GB of im2col at 1920x1080 when untiled
@@ -27,7 +27,8 @@ assert out.shape == (1, 3, 1080, 1920) and bool(torch.isfinite(out).all())
 
 TINY_FULL_FRAME = """
 import numpy as np
-from magiceraser.engine import InpaintOptions, load_engine
+from magiceraser.engine import load_engine
+from magiceraser.strategy import InpaintOptions
 engine = load_engine({model!r}, mkldnn=False, warm_up=False)
 rgb = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
 mask = np.zeros((1080, 1920), bool)

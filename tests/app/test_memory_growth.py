@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import requests
-
 from eraser_samples import box_mask, encode, photo
 
 # Measured here (tiny model): RSS climbs ~70 MiB over the first ~20 distinct shapes (allocator

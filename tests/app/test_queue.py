@@ -8,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-
 from eraser_samples import box_mask, encode, photo
 from live_server import live_server
-from magiceraser.jobqueue import InferenceQueue, QueueFull
+
+from magiceraser.errors import QueueFull
+from magiceraser.jobqueue import InferenceQueue
 
 
 def test_turns_are_taken_in_arrival_order_one_at_a_time():

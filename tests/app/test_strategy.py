@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from magiceraser.strategy import InpaintOptions, Window, context_window, mask_groups, plan_windows, run
+from magiceraser.strategy import (
+    InpaintOptions,
+    Window,
+    context_window,
+    mask_groups,
+    plan_windows,
+    run,
+)
 
 
 def _mask(shape, *boxes):

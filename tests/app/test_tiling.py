@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from magiceraser.tiling import Tiling
+from magiceraser.lama.tiling import Tiling
 
 TINY = Tiling(budget=2048)  # forces bands of one or a few rows
 

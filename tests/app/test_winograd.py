@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from magiceraser.lama.runner import tiling_for
-from magiceraser.tiling import Tiling
-from magiceraser.winograd import conv3x3, transform_weight
+from magiceraser.lama.tiling import Tiling
+from magiceraser.lama.winograd import conv3x3, transform_weight
 
 
 @pytest.mark.parametrize("batch,c_in,c_out,height,width", [
@@ -41,7 +41,7 @@ def test_tiling_uses_winograd_for_3x3_stride_1(monkeypatch, budget, reflect):
     x = torch.rand(1, 16, 41, 35)
     expected = conv(F.pad(x, (1,) * 4, mode="reflect" if reflect else "constant"))
     calls = []
-    monkeypatch.setattr("magiceraser.tiling.conv3x3", lambda *a: calls.append(a) or conv3x3(*a))
+    monkeypatch.setattr("magiceraser.lama.tiling.conv3x3", lambda *a: calls.append(a) or conv3x3(*a))
     with torch.inference_mode():
         got = Tiling(budget, winograd=True).conv2d(x, conv, 1, reflect)
     assert calls and (len(calls) > 1) == (budget is not None)
@@ -50,7 +50,8 @@ def test_tiling_uses_winograd_for_3x3_stride_1(monkeypatch, budget, reflect):
 
 def test_other_convs_keep_their_path(monkeypatch):
     """Stride-2 and 7x7 convs are not Winograd F(4x4, 3x3) material."""
-    monkeypatch.setattr("magiceraser.tiling.conv3x3", lambda *a: pytest.fail("Winograd used for a non-3x3/stride-1 conv"))
+    monkeypatch.setattr("magiceraser.lama.tiling.conv3x3",
+                        lambda *a: pytest.fail("Winograd used for a non-3x3/stride-1 conv"))
     tiling = Tiling(None, winograd=True)
     for conv in (nn.Conv2d(4, 6, 3, stride=2), nn.Conv2d(4, 6, 7)):
         x = torch.rand(1, 4, 20, 20)

@@ -33,7 +33,8 @@ def large_photo(folder: Path, megapixels: float) -> Path:
 
     width = round((megapixels * 1e6 * 1.5) ** 0.5)
     path = folder / "large.jpg"
-    Image.fromarray(data.astronaut()).resize((width, round(width / 1.5)), Image.Resampling.BICUBIC).save(path, quality=90)
+    photo = Image.fromarray(data.astronaut()).resize((width, round(width / 1.5)), Image.Resampling.BICUBIC)
+    photo.save(path, quality=90)
     return path
 
 

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+from editor_page import CHROMIUM, CHROMIUM_ARGS, EditorPage  # noqa: E402
 from live_server import live_server  # noqa: E402
 
-from editor_page import CHROMIUM, CHROMIUM_ARGS, EditorPage  # noqa: E402
 # Small enough that a 600x600 photo is refused (413), large enough for the 512x512 test photos.
 MAX_PIXELS = 300_000
 EXIF_MAKE = 0x010F

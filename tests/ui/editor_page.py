@@ -102,7 +102,7 @@ class EditorPage:
         """Page positions from the first image point through the others in ``steps`` straight steps each."""
         screen = [self.to_page(*point) for point in points]
         path = screen[:1]
-        for (ax, ay), (bx, by) in zip(screen, screen[1:]):
+        for (ax, ay), (bx, by) in zip(screen, screen[1:], strict=False):
             path += [(ax + (bx - ax) * i / steps, ay + (by - ay) * i / steps) for i in range(1, steps + 1)]
         return path
 
@@ -181,7 +181,7 @@ def expected_mask(size: tuple[int, int], strokes: list[tuple[list[tuple[float, f
 
 def _distance_to_polyline(xs: np.ndarray, ys: np.ndarray, points: list[tuple[float, float]]) -> np.ndarray:
     best = np.full(xs.shape, np.inf)
-    for (ax, ay), (bx, by) in zip(points, points[1:] or points):
+    for (ax, ay), (bx, by) in zip(points, points[1:] or points, strict=False):
         dx, dy = bx - ax, by - ay
         length2 = dx * dx + dy * dy
         t = np.zeros_like(xs) if length2 == 0 else np.clip(((xs - ax) * dx + (ys - ay) * dy) / length2, 0, 1)

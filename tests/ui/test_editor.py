@@ -6,9 +6,8 @@ import re
 from io import BytesIO
 
 import pytest
-from PIL import Image
-
 from editor_page import decode, expected_mask
+from PIL import Image
 
 pytestmark = pytest.mark.browser
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from PIL import Image
-
 from editor_page import decode, expected_mask
+from PIL import Image
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +26,8 @@ def _status(editor) -> tuple[str, str]:
     return editor.page.inner_text("#status-file"), editor.page.inner_text("#status-size")
 
 
-@pytest.mark.parametrize("how, name, shown", [("drop", "chelsea.png", "chelsea.png"), ("paste", "image.png", "pasted.png")])
+@pytest.mark.parametrize("how, name, shown", [("drop", "chelsea.png", "chelsea.png"),
+                                               ("paste", "image.png", "pasted.png")])
 def test_drop_and_paste_open_a_photo(editor, photos, how, name, shown):
     data = base64.b64encode(photos["cat"].read_bytes()).decode()
     editor.page.evaluate(HAND_OVER_FILE, [data, name, how])

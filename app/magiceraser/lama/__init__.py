@@ -1,1 +1,1 @@
-"""LaMa big-lama support. config, spec, checkpoint_index and errors are torch-free (used by fetch-model)."""
+"""The LaMa big-lama engine in plain PyTorch; weights/ is its torch-free part (model file checks)."""

@@ -1,4 +1,4 @@
-"""The LaMa big-lama generator (FFC ResNet) in plain PyTorch, built from the layer plan in spec.py.
+"""The LaMa big-lama generator (FFC ResNet) in plain PyTorch, built from the layer plan in weights/spec.py.
 
 Module names follow the official state_dict (``model.<index>....``) so checkpoints load strictly.
 The forward pass is inference-only: BatchNorm uses running stats in place, and every spatial conv
@@ -12,9 +12,9 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from ..tiling import Tiling
-from .config import GeneratorConfig
-from .spec import FFCSpec, Layer, layer_plan
+from .tiling import Tiling
+from .weights.config import GeneratorConfig
+from .weights.spec import FFCSpec, Layer, layer_plan
 
 Pair = tuple[torch.Tensor, "torch.Tensor | None"]
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import torch
 
-from ..tiling import Tiling
-from .config import BIG_LAMA
-from .errors import ModelError
+from ..errors import ModelError
 from .ffc import FFCResNetGenerator
-from .pipeline import Predictor, generator_predictor
-from .spec import expected_shapes
+from .predictor import Predictor, generator_predictor
+from .tiling import Tiling
+from .weights.config import BIG_LAMA
+from .weights.spec import expected_shapes
 
 _ANCHOR = "model.1.ffc.convl2l.weight"
 

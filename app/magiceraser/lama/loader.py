@@ -15,11 +15,11 @@ from pathlib import Path
 
 import torch
 
-from ..tiling import Tiling
-from .checkpoint_index import stub_class
-from .config import load_config
-from .errors import CheckpointError, ModelError
+from ..errors import CheckpointError, ModelError
 from .ffc import FFCResNetGenerator
+from .tiling import Tiling
+from .weights.checkpoint_index import stub_class
+from .weights.config import load_config
 
 PREFIX = "generator."
 _TORCH_REBUILDERS = {("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_parameter"),

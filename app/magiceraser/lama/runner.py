@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 import zipfile
@@ -13,14 +12,15 @@ import numpy as np
 import torch
 
 from .. import strategy
-from ..engine import check_inputs
+from ..common import sha256_file
+from ..contract import check_inputs
+from ..errors import ModelError
 from ..strategy import InpaintOptions
 from ..threads import configure, release_memory
-from ..tiling import DEFAULT_BUDGET, Tiling
-from .errors import ModelError
 from .jit import load_jit
 from .loader import checkpoint_paths, load_generator
-from .pipeline import Predictor, generator_predictor, inpaint_uint8
+from .predictor import Predictor, generator_predictor, inpaint_uint8
+from .tiling import DEFAULT_BUDGET, Tiling
 
 WARM_UP_SIZE = 256
 
@@ -51,11 +51,15 @@ def load_predictor(path: Path, tiling: Tiling, trusted: bool = False) -> tuple[P
     return generator_predictor(load_generator(path, tiling, trusted=trusted)), weights
 
 
+def uses_onednn(mkldnn: bool) -> bool:
+    """Whether convs run through oneDNN: asked for, and built into this torch (never on riscv64)."""
+    return mkldnn and torch.backends.mkldnn.is_available()
+
+
 def tiling_for(mkldnn: bool) -> Tiling:
     """oneDNN convolves without im2col; every other CPU path needs banded convs to bound memory and
     gains most from Winograd's fewer multiplies."""
-    onednn = mkldnn and torch.backends.mkldnn.is_available()
-    return Tiling(None) if onednn else Tiling(DEFAULT_BUDGET, winograd=True)
+    return Tiling(None) if uses_onednn(mkldnn) else Tiling(DEFAULT_BUDGET, winograd=True)
 
 
 class LamaEngine:
@@ -80,9 +84,8 @@ class LamaEngine:
         path = Path(path)
         torch.backends.mkldnn.enabled = mkldnn
         count = configure(threads)["threads"]
-        onednn = mkldnn and torch.backends.mkldnn.is_available()
         predict, weights = load_predictor(path, tiling_for(mkldnn), trusted)
-        engine = cls(predict, path, weights, count, onednn)
+        engine = cls(predict, path, weights, count, uses_onednn(mkldnn))
         if warm_up:
             engine.warm_up()
         return engine
@@ -114,11 +117,7 @@ class LamaEngine:
         """sha256 of the weights file (computed once, on first use)."""
         if self.weights_file is None:
             return None
-        digest = hashlib.sha256()
-        with open(self.weights_file, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return "sha256:" + digest.hexdigest()
+        return "sha256:" + sha256_file(self.weights_file)
 
     def info(self) -> dict:
         return {"engine": self.name, "model_path": str(self.model_path), "model_digest": self.model_digest,

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+try:
+    import yaml
+except ImportError:  # load_config names the fix; nothing else here needs PyYAML
+    YAML_MISSING = True
+else:
+    YAML_MISSING = False
+
+from ...errors import ConfigError
 
 _REF = re.compile(r"^\$\{generator\.([A-Za-z0-9_.]+)\}$")
 _SUPPORTED_KEYS = {"kind", "input_nc", "output_nc", "ngf", "n_downsampling", "n_blocks", "add_out_act",
@@ -46,7 +53,7 @@ class GeneratorConfig:
 BIG_LAMA = GeneratorConfig()
 
 
-def _lookup(section: dict, dotted: str, source: Path, seen: tuple[str, ...]) -> Any:
+def _lookup(section: dict[str, Any], dotted: str, source: Path, seen: tuple[str, ...]) -> Any:
     if dotted in seen:
         raise ConfigError(source, f"circular interpolation ${{generator.{dotted}}}")
     node: Any = section
@@ -58,7 +65,7 @@ def _lookup(section: dict, dotted: str, source: Path, seen: tuple[str, ...]) -> 
     return _resolve(section, node, source, seen + (dotted,))
 
 
-def _resolve(section: dict, node: Any, source: Path, seen: tuple[str, ...] = ()) -> Any:
+def _resolve(section: dict[str, Any], node: Any, source: Path, seen: tuple[str, ...] = ()) -> Any:
     if isinstance(node, dict):
         return {key: _resolve(section, value, source, seen) for key, value in node.items()}
     if isinstance(node, list):
@@ -72,16 +79,17 @@ def _resolve(section: dict, node: Any, source: Path, seen: tuple[str, ...] = ())
     return node
 
 
-def resolve_generator(config: dict, source: str | Path = "config.yaml") -> dict:
+def resolve_generator(config: object, source: str | Path = "config.yaml") -> dict[str, Any]:
     """Return the ``generator`` section with every ``${generator.*}`` reference replaced by its value."""
     source = Path(source)
     section = config.get("generator") if isinstance(config, dict) else None
     if not isinstance(section, dict):
         raise ConfigError(source, "no 'generator' section", hint="use the config.yaml shipped with the model")
-    return _resolve(section, section, source)
+    resolved: dict[str, Any] = _resolve(section, section, source)
+    return resolved
 
 
-def _ratios(section: dict, name: str, source: Path) -> FFCRatios:
+def _ratios(section: dict[str, Any], name: str, source: Path) -> FFCRatios:
     raw = section.get(name, {}) or {}
     if not isinstance(raw, dict):
         raise ConfigError(source, f"generator.{name} must be a mapping")
@@ -92,7 +100,7 @@ def _ratios(section: dict, name: str, source: Path) -> FFCRatios:
         raise ConfigError(source, f"generator.{name} has a non-numeric ratio: {exc}") from None
 
 
-def generator_config(config: dict, source: str | Path = "config.yaml") -> GeneratorConfig:
+def generator_config(config: object, source: str | Path = "config.yaml") -> GeneratorConfig:
     """Validate the resolved generator section and turn it into a GeneratorConfig."""
     source = Path(source)
     section = resolve_generator(config, source)
@@ -116,12 +124,15 @@ def generator_config(config: dict, source: str | Path = "config.yaml") -> Genera
         raise ConfigError(source, f"generator has a non-integer size: {exc}") from None
     if min(ints.values()) < 1:
         raise ConfigError(source, f"generator sizes must be positive: {ints}")
-    ratios = {name: _ratios(section, f"{name}_conv_kwargs", source) for name in ("init", "downsample", "resnet")}
-    if any(r.enable_lfu for r in ratios.values()):
-        raise ConfigError(source, "enable_lfu: true (local Fourier unit) is not supported", hint="use the big-lama model")
-    return GeneratorConfig(**ints, add_out_act=act or "none",
-                           max_features=int(section.get("max_features", 1024)),
-                           **ratios)
+    init, downsample, resnet = (_ratios(section, f"{name}_conv_kwargs", source)
+                                for name in ("init", "downsample", "resnet"))
+    if any(r.enable_lfu for r in (init, downsample, resnet)):
+        raise ConfigError(source, "enable_lfu: true (local Fourier unit) is not supported",
+                          hint="use the big-lama model")
+    return GeneratorConfig(input_nc=ints["input_nc"], output_nc=ints["output_nc"], ngf=ints["ngf"],
+                           n_downsampling=ints["n_downsampling"], n_blocks=ints["n_blocks"],
+                           add_out_act=act or "none", max_features=int(section.get("max_features", 1024)),
+                           init=init, downsample=downsample, resnet=resnet)
 
 
 def load_config(path: str | Path) -> GeneratorConfig:
@@ -130,15 +141,13 @@ def load_config(path: str | Path) -> GeneratorConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(path, "config.yaml not found next to the checkpoint",
-                          hint="keep the big-lama directory layout: big-lama/config.yaml + big-lama/models/best.ckpt")
+        layout = "keep the big-lama directory layout: big-lama/config.yaml + big-lama/models/best.ckpt"
+        raise ConfigError(path, "config.yaml not found next to the checkpoint", hint=layout) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, f"cannot read the file: {exc}") from None
-    try:
-        import yaml
-    except ImportError:
+    if YAML_MISSING:
         raise ConfigError(path, "PyYAML is needed to read config.yaml but is not installed",
-                          hint="pip install PyYAML (the wheelhouse has it)") from None
+                          hint="pip install PyYAML (the wheelhouse has it)")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

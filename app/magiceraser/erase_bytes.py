@@ -7,7 +7,9 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
+from .contract import Engine
 from .imageio import DEFAULT_MAX_PIXELS, decode_image, decode_mask
+from .strategy import InpaintOptions
 
 Gate = Callable[[], AbstractContextManager]
 
@@ -20,19 +22,17 @@ class Erased:
     timings: dict[str, float] = field(default_factory=dict)  # seconds: decode, queue, inference, encode
 
 
-def parse_options(fields: Mapping):
+def parse_options(fields: Mapping) -> InpaintOptions | None:
     """InpaintOptions from request/CLI fields; None when none were given, so the engine's defaults apply.
 
     Raises ValueError naming the bad field."""
     if not fields:
         return None
-    from .engine import InpaintOptions
-
     return InpaintOptions.from_mapping(fields)
 
 
-def erase(engine, image: bytes, mask: bytes, options=None, *, max_pixels: int = DEFAULT_MAX_PIXELS,
-          gate: Gate = lambda: nullcontext(0.0)) -> Erased:
+def erase(engine: Engine, image: bytes, mask: bytes, options: InpaintOptions | None = None, *,
+          max_pixels: int = DEFAULT_MAX_PIXELS, gate: Gate = lambda: nullcontext(0.0)) -> Erased:
     """Decode, inpaint inside ``gate`` (the inference queue; it yields its waiting time), encode.
 
     Decoding and encoding stay outside the gate so they never hold up the one inference slot."""

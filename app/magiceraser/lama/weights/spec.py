@@ -108,11 +108,10 @@ def expected_entries(cfg: GeneratorConfig, prefix: str = "generator.") -> list[t
     entries: list[tuple[str, Shape, str]] = []
     for index, layer in enumerate(layer_plan(cfg)):
         base = f"{prefix}model.{index}"
-        if layer.kind == "ffc":
-            entries += _ffc(base, layer.ffc)
-        elif layer.kind == "block":
-            entries += _ffc(f"{base}.conv1", layer.ffc)
-            entries += _ffc(f"{base}.conv2", layer.ffc)
+        if layer.ffc is not None:  # an "ffc" layer, or a "block" of two such convs
+            convs = [base] if layer.kind == "ffc" else [f"{base}.conv1", f"{base}.conv2"]
+            for conv in convs:
+                entries += _ffc(conv, layer.ffc)
         elif layer.kind in ("up", "conv"):
             k = layer.size
             shape = (layer.in_ch, layer.out_ch, k, k) if layer.kind == "up" else (layer.out_ch, layer.in_ch, k, k)

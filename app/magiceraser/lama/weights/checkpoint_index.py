@@ -12,15 +12,17 @@ import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from ...errors import CheckpointError
 from .config import load_config
-from .errors import CheckpointError
 from .spec import compare_shapes, expected_shapes
 
 _DTYPES = {"FloatStorage": ("float32", 4), "DoubleStorage": ("float64", 8), "HalfStorage": ("float16", 2),
            "BFloat16Storage": ("bfloat16", 2), "LongStorage": ("int64", 8), "IntStorage": ("int32", 4),
            "ShortStorage": ("int16", 2), "CharStorage": ("int8", 1), "ByteStorage": ("uint8", 1),
            "BoolStorage": ("bool", 1)}
+_DOWNLOAD_AGAIN = "download the model again with `invoke fetch-model`"
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,6 @@ class TensorRecord:
     dtype: str
     storage_key: str
     storage_bytes: int
-    offset_bytes: int
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,10 @@ class InertStub:
     """Stands in for any non-tensor class a checkpoint names (Lightning callbacks, OmegaConf nodes):
     construction and state are accepted and ignored, so nothing from the file is imported or run."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         pass
 
-    def __setstate__(self, state) -> None:
+    def __setstate__(self, state: object) -> None:
         pass
 
 
@@ -62,17 +63,18 @@ class _StorageType:
         self.dtype, self.itemsize = _DTYPES[name]
 
 
-def _rebuild_tensor(storage: _Storage, offset: int, size, stride=None, *rest) -> TensorRecord:
-    return TensorRecord(tuple(int(d) for d in size), storage.dtype, storage.key,
-                        storage.numel * storage.itemsize, int(offset) * storage.itemsize)
+def _rebuild_tensor(storage: _Storage, offset: int, size: tuple[int, ...], stride: object = None,
+                    *rest: object) -> TensorRecord:
+    """Stands in for torch._utils._rebuild_tensor_v2 (same arguments): a record instead of a tensor."""
+    return TensorRecord(tuple(int(d) for d in size), storage.dtype, storage.key, storage.numel * storage.itemsize)
 
 
-def _rebuild_parameter(data, *rest):
+def _rebuild_parameter(data: TensorRecord, *rest: object) -> TensorRecord:
     return data
 
 
 class _IndexUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
+    def find_class(self, module: str, name: str) -> Any:
         if module == "torch._utils" and name == "_rebuild_tensor_v2":
             return _rebuild_tensor
         if module == "torch._utils" and name.startswith("_rebuild_parameter"):
@@ -83,7 +85,7 @@ class _IndexUnpickler(pickle.Unpickler):
             return OrderedDict
         return stub_class(module, name)
 
-    def persistent_load(self, pid):
+    def persistent_load(self, pid: Any) -> _Storage:
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
             raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}")
         storage_type, key, numel = pid[1], str(pid[2]), int(pid[4])
@@ -113,13 +115,13 @@ def read_records(path: str | Path) -> dict[str, TensorRecord]:
         raise CheckpointError(path, "file not found") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
         raise CheckpointError(path, f"not a readable torch.save zip (truncated download?): {exc}",
-                              hint="download the model again with `invoke fetch-model`") from None
+                              hint=_DOWNLOAD_AGAIN) from None
     except (pickle.UnpicklingError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise CheckpointError(path, f"corrupt data.pkl in the checkpoint: {exc}",
-                              hint="download the model again with `invoke fetch-model`") from None
+                              hint=_DOWNLOAD_AGAIN) from None
     if crc_bad:
         raise CheckpointError(path, f"CRC mismatch in {crc_bad} (corrupt download)",
-                              hint="download the model again with `invoke fetch-model`")
+                              hint=_DOWNLOAD_AGAIN)
     state = data.get("state_dict", data) if isinstance(data, dict) else None
     if not isinstance(state, dict):
         raise CheckpointError(path, "the checkpoint holds no state_dict")
@@ -130,7 +132,7 @@ def read_records(path: str | Path) -> dict[str, TensorRecord]:
         if stored is None or stored < rec.storage_bytes:
             raise CheckpointError(path, f"tensor {key}: storage {rec.storage_key} is missing or short "
                                         f"({stored} of {rec.storage_bytes} bytes)",
-                                  hint="download the model again with `invoke fetch-model`")
+                                  hint=_DOWNLOAD_AGAIN)
     return records
 
 
