@@ -7,7 +7,7 @@ from rvforge.tasks import build_wheels as build_wheels_task
 from rvforge.tasks import deploy as deploy_task
 from rvforge.tasks import doctor as doctor_task
 from rvforge.tasks import fetch_model as fetch_model_task
-from rvforge.tasks import readme as readme_task
+from rvforge.tasks import regenerate as regenerate_task
 from rvforge.tasks import riscv64_check as riscv64_check_task
 from rvforge.tasks import serve as serve_task
 from rvforge.tasks.edge import run_task
@@ -15,7 +15,7 @@ from rvforge.tasks.edge import run_task
 
 @task(
     help={
-        "profile": "Distro profile (configs/profiles); default: detected from /etc/os-release",
+        "profile": "Distro profile: a name from configs/profiles or a path to a profile .yaml (default: detected)",
         "sysroot": "Look up libraries, headers and .pc files under this directory",
         "fix": "Apply the fixes the tool may make itself (synthesize openblas.pc in its own dir)",
         "json": "Print the result as JSON",
@@ -34,7 +34,7 @@ def doctor(c, profile=None, sysroot=None, fix=False, json=False):
         "jobs": "Parallel compile jobs (default: from cores and RAM)",
         "dry_run": "Print the plan and build environment, build nothing",
         "wheelhouse": "Output directory for tested wheels (default: ./wheelhouse)",
-        "profile": "Distro profile (default: detected)",
+        "profile": "Distro profile: a name from configs/profiles or a path to a profile .yaml (default: detected)",
         "sysroot": "Look up libraries, headers and .pc files under this directory",
         "force": "Rebuild even when the cached wheel matches its inputs",
         "download_only": "Fetch every source and build requirement into the cache, build nothing",
@@ -111,10 +111,10 @@ def bench(c, sizes=None, quick=False, output=None, model=None, threads=None, mkl
     run_task(bench_task.main, sizes=sizes, quick=quick, output=output, model=model, threads=threads, mkldnn=mkldnn)
 
 
-@task(help={"check": "Only report whether the section is stale (exit 2), change nothing"})
-def readme(c, check=False):
-    """Regenerate README.md's troubleshooting section from the doctor's checks and build diagnoses."""
-    run_task(readme_task.main, check=check)
+@task(help={"check": "Only report whether a generated file is stale (exit 2), change nothing"})
+def regenerate(c, check=False):
+    """Rewrite the files made from the code: README's generated sections, recipes/recipe.schema.json."""
+    run_task(regenerate_task.main, check=check)
 
 
 @task(

@@ -3,7 +3,8 @@
 #   1. the riscv64 proof: doctor, a Pillow source build, an offline deploy and an erase run natively
 #      in the emulated riscv64 userland (created and cached on first use; the emulated benchmark
 #      is a documented command instead: bash ci/riscv64/check.sh). RVFORGE_SKIP_RISCV64=1 skips it.
-#   2. pytest over tests/ (extra arguments go to pytest).
+#   2. ruff (lint, import order) over the repo and mypy --strict over rvforge (pyproject.toml);
+#   3. pytest over tests/ (extra arguments go to pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/setup.sh --dev
@@ -11,5 +12,7 @@ status=0
 if [ "${RVFORGE_SKIP_RISCV64:-0}" != 1 ] && [ "$(uname -m)" = x86_64 ]; then
   bash ci/riscv64/check.sh --skip-bench || status=$?
 fi
+.venv/bin/python -m ruff check . || status=$?
+.venv/bin/python -m mypy || status=$?
 .venv/bin/python -m pytest "$@" || status=$?
 exit "$status"

@@ -1,7 +1,7 @@
 """Every environment variable the tool, the app and the CI scripts read, in one table.
 
 Python code reads them through ``get`` (an unlisted name is a programming error), and
-``invoke readme`` writes the table into README.md, so the documentation cannot drift.
+``invoke regenerate`` writes the table into README.md, so the documentation cannot drift.
 Standard library only: on-target code may read them too.
 """
 

@@ -1,44 +1,36 @@
 """Recipes (recipes/*.yaml): what to build, from which pinned source, with which settings.
 
-A recipe is data. This module reads and validates it, picks the variant for the target Python
-and reports any bad field as a ConfigError naming the file and the field, so a typo never
-surfaces as a traceback half-way through a two-hour build.
+A recipe is data: ``recipe_schema`` validates the file, this module resolves it for the target
+Python (variant, source, patch files, dependencies) into the ``Recipe`` the build uses. Every bad
+field is a ConfigError naming the file and the field, so a typo never surfaces as a traceback
+half-way through a two-hour build.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
-import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import SpecifierSet
 
 from rvforge import REPO_ROOT, environment
+from rvforge.build.recipe_schema import (
+    FileSource,
+    GitSource,
+    RecipeFile,
+    SourceFile,
+    VariantFile,
+    read_recipe_file,
+)
+from rvforge.config import field_error
 from rvforge.errors import ConfigError
 
 RECIPES_DIR = REPO_ROOT / "recipes"
 PATCHES_DIR = REPO_ROOT / "patches"
-
-#: Logical system requirements; they are the keys of a profile's ``packages`` map.
-SYSTEM_REQUIREMENTS = frozenset({
-    "c-compiler", "cxx-compiler", "gfortran", "openblas", "pkg-config", "python-headers",
-    "cmake", "ninja", "patch", "git", "jpeg", "zlib",
-})
-SOURCE_KINDS = ("sdist", "wheel", "git", "local")
-PATCH_CONDITIONS = ("machine", "profile", "python")
-
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_TOP_FIELDS = {"name", "version", "python", "source", "build_requires", "depends", "system", "env",
-               "config_settings", "patches", "test", "variants", "notes"}
-_VARIANT_FIELDS = {"python", "version", "source", "build_requires"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,7 @@ class Source:
     url: str = ""  # git
     tag: str = ""  # git
     commit: str = ""  # git
-    submodules: bool = True  # git
+    submodules: bool = False  # git
     path: Path | None = None  # local directory (resolved against the recipe file)
 
     @property
@@ -67,7 +59,7 @@ class Source:
 @dataclass(frozen=True)
 class Patch:
     file: Path
-    when: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    when: dict[str, tuple[str, ...]]  # condition -> allowed values; all must hold
 
     def applies(self, *, machine: str, profile: str, python: str) -> bool:
         facts = {"machine": machine, "profile": profile, "python": python}
@@ -77,7 +69,7 @@ class Patch:
 @dataclass(frozen=True)
 class SmokeTest:
     script: str
-    requires: tuple[str, ...] = ()  # pinned extras from the index, e.g. runtime deps not built here
+    requires: tuple[str, ...]  # pinned extras from the index, e.g. runtime deps not built here
 
 
 @dataclass(frozen=True)
@@ -106,139 +98,53 @@ class Recipe:
         return self.source.kind != "wheel"
 
 
-class _Fields:
-    """Typed access to one mapping with errors that name the file and the dotted field."""
-
-    def __init__(self, path: Path, data: Any, prefix: str = "") -> None:
-        self.path, self.prefix = path, ""
-        if not isinstance(data, dict):
-            self.fail(prefix.rstrip(".") or "(top level)", "must be a mapping")
-        self.prefix = prefix
-        self.data: dict[str, Any] = data
-
-    def fail(self, name: str, problem: str) -> None:
-        raise ConfigError(f"{self.path}: field '{self.prefix}{name}': {problem}",
-                          hint=f"edit {self.path.name} (see recipes/README.md for the schema)")
-
-    def check_known(self, known: set[str]) -> None:
-        for key in self.data:
-            if key not in known:
-                self.fail(str(key), f"unknown field (known: {', '.join(sorted(known))})")
-
-    def text(self, name: str, default: str | None = None) -> str:
-        value = self.data.get(name, default)
-        if value is None:
-            self.fail(name, "is required")
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            self.fail(name, "must be a string")
-        return str(value)
-
-    def strs(self, name: str) -> tuple[str, ...]:
-        value = self.data.get(name) or []
-        if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
-            self.fail(name, "must be a list of strings")
-        return tuple(str(v) for v in value)
-
-    def mapping(self, name: str) -> dict[str, Any]:
-        value = self.data.get(name) or {}
-        if not isinstance(value, dict):
-            self.fail(name, "must be a mapping")
-        return value
-
-    def sub(self, name: str) -> "_Fields":
-        if name not in self.data:
-            self.fail(name, "is required")
-        return _Fields(self.path, self.data[name], f"{self.prefix}{name}.")
+def _values(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else value
 
 
-def _source(fields: _Fields, recipe_dir: Path) -> Source:
-    kind = fields.text("kind")
-    if kind not in SOURCE_KINDS:
-        fields.fail("kind", f"'{kind}' is not one of {', '.join(SOURCE_KINDS)}")
-    if kind in ("sdist", "wheel"):
-        fields.check_known({"kind", "filename", "sha256"})
-        sha = fields.text("sha256").lower()
-        if not _SHA256.match(sha):
-            fields.fail("sha256", "must be 64 hex digits")
-        return Source(kind, filename=fields.text("filename"), sha256=sha)
-    if kind == "git":
-        fields.check_known({"kind", "url", "tag", "commit", "submodules"})
-        commit = fields.text("commit").lower()
-        if not _COMMIT.match(commit):
-            fields.fail("commit", "must be a full 40-hex-digit commit id")
-        return Source(kind, url=os.path.expandvars(fields.text("url")), tag=fields.text("tag"),
-                      commit=commit, submodules=bool(fields.data.get("submodules", True)))
-    fields.check_known({"kind", "path"})
-    path = (recipe_dir / os.path.expandvars(fields.text("path"))).resolve()
-    if not path.is_dir():
-        fields.fail("path", f"{path} is not a directory")
-    return Source(kind, path=path)
+def _pick_variant(spec: RecipeFile, path: Path, python: str) -> RecipeFile:
+    """The recipe with the first variant whose ``python`` range holds the target Python merged
+    over the top-level fields."""
+    def merged(variant: VariantFile) -> RecipeFile:
+        given = {name: getattr(variant, name) for name in ("version", "source", "build_requires")}
+        return dataclasses.replace(spec, **{k: v for k, v in given.items() if v is not None})
 
-
-def _requirements(fields: _Fields, name: str) -> tuple[str, ...]:
-    """Build and test requirements must be exact pins: the build is only as repeatable as they are."""
-    reqs = fields.strs(name)
-    for text in reqs:
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
-            fields.fail(name, f"'{text}' is not a requirement")
-        specs = list(req.specifier)
-        if len(specs) != 1 or specs[0].operator != "==":
-            fields.fail(name, f"'{text}' must be pinned with == (e.g. {req.name}==1.2.3)")
-    return reqs
-
-
-def _specifier(fields: _Fields, name: str) -> SpecifierSet:
-    try:
-        return SpecifierSet(fields.text(name, ""))
-    except InvalidSpecifier:
-        fields.fail(name, f"'{fields.data.get(name)}' is not a version specifier like '>=3.10,<3.13'")
-        raise AssertionError("unreachable")
-
-
-def _pick_variant(fields: _Fields, python: str) -> dict[str, Any]:
-    """Merge the first variant whose ``python`` range holds the target Python over the base."""
-    merged = {k: v for k, v in fields.data.items() if k != "variants"}
-    variants = fields.data.get("variants") or []
-    if not isinstance(variants, list):
-        fields.fail("variants", "must be a list")
-    for index, raw in enumerate(variants):
-        variant = _Fields(fields.path, raw, f"variants[{index}].")
-        variant.check_known(_VARIANT_FIELDS)
-        if python in _specifier(variant, "python"):
-            merged.update({k: v for k, v in raw.items() if k != "python"})
-            return merged
-    if variants and "version" not in fields.data:
-        if python not in _specifier(fields, "python"):
+    for variant in spec.variants:
+        if python in SpecifierSet(variant.python):
+            return merged(variant)
+    if spec.variants and spec.version is None:
+        if python not in SpecifierSet(spec.python):
             # The recipe does not support this Python at all: load its newest variant so the
             # other recipes stay usable; the plan refuses to build it (Recipe.supports).
-            last = variants[-1]
-            merged.update({k: v for k, v in last.items() if k != "python"})
-            return merged
-        fields.fail("variants", f"no variant covers Python {python}")
-    return merged
+            return merged(spec.variants[-1])
+        raise field_error(str(path), "variants", f"no variant covers Python {python}",
+                          f"add a variant for Python {python} or narrow the top-level python range")
+    return spec
 
 
-def _patches(fields: _Fields, name: str) -> tuple[Patch, ...]:
+def _source(raw: SourceFile, path: Path) -> Source:
+    if isinstance(raw, FileSource):
+        return Source(raw.kind, filename=raw.filename, sha256=raw.sha256.lower())
+    if isinstance(raw, GitSource):
+        return Source(raw.kind, url=os.path.expandvars(raw.url), tag=raw.tag,
+                      commit=raw.commit.lower(), submodules=raw.submodules)
+    local = (path.parent / os.path.expandvars(raw.path)).resolve()
+    if not local.is_dir():
+        raise field_error(str(path), "source.path", f"{local} is not a directory",
+                          "give the source directory, relative to the recipe file")
+    return Source(raw.kind, path=local)
+
+
+def _patches(spec: RecipeFile, path: Path) -> tuple[Patch, ...]:
     patches = []
-    raw_list = fields.data.get("patches") or []
-    if not isinstance(raw_list, list):
-        fields.fail("patches", "must be a list")
-    for index, raw in enumerate(raw_list):
-        entry = _Fields(fields.path, raw, f"patches[{index}].")
-        entry.check_known({"file", "when", "reason"})
-        path = PATCHES_DIR / name / entry.text("file")
-        local = fields.path.parent / "patches" / name / entry.text("file")
-        path = local if local.is_file() else path
-        if not path.is_file():
-            entry.fail("file", f"{path} does not exist")
-        when = {}
-        for key, allowed in entry.mapping("when").items():
-            if key not in PATCH_CONDITIONS:
-                entry.fail(f"when.{key}", f"unknown condition (use {', '.join(PATCH_CONDITIONS)})")
-            when[key] = tuple(str(v) for v in (allowed if isinstance(allowed, list) else [allowed]))
-        patches.append(Patch(path, when))
+    for index, entry in enumerate(spec.patches):
+        local = path.parent / "patches" / spec.name / entry.file
+        file = local if local.is_file() else PATCHES_DIR / spec.name / entry.file
+        if not file.is_file():
+            raise field_error(str(path), f"patches[{index}].file", f"{file} does not exist",
+                              f"put the patch in {local.parent} or fix the file name")
+        conditions = dataclasses.asdict(entry.when).items()
+        patches.append(Patch(file, {key: _values(v) for key, v in conditions if v is not None}))
     return tuple(patches)
 
 
@@ -252,47 +158,30 @@ def _digest(path: Path, patches: tuple[Patch, ...]) -> str:
 def load_recipe_file(path: Path, python: str | None = None) -> Recipe:
     """Load one recipe for the given Python (``X.Y``; default: the Python running the tool)."""
     python = python or f"{sys.version_info.major}.{sys.version_info.minor}"
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read recipe: {exc}",
-                          hint="fix the YAML syntax at the position shown") from exc
-    top = _Fields(path, data)
-    top.check_known(_TOP_FIELDS)
-    fields = _Fields(path, _pick_variant(top, python))
-    name = fields.text("name")
-    if not _NAME.match(name) or name != path.stem:
-        fields.fail("name", f"'{name}' must be lowercase and equal the file name '{path.stem}'")
-    system = fields.strs("system")
-    for req in system:
-        if req not in SYSTEM_REQUIREMENTS:
-            fields.fail("system", f"'{req}' is not one of {', '.join(sorted(SYSTEM_REQUIREMENTS))}")
-    env = fields.mapping("env")
-    for key, value in env.items():
-        if not isinstance(value, (str, int, float)):
-            fields.fail(f"env.{key}", "must be a string")
-    settings = {}
-    for key, value in fields.mapping("config_settings").items():
-        values = value if isinstance(value, list) else [value]
-        if not all(isinstance(v, (str, int, float)) for v in values):
-            fields.fail(f"config_settings.{key}", "must be a string or a list of strings")
-        settings[str(key)] = tuple(str(v) for v in values)
-    test = fields.sub("test")
-    test.check_known({"script", "requires"})
-    patches = _patches(fields, name)
+    spec = read_recipe_file(path)
+    if spec.name != path.stem:
+        raise field_error(str(path), "name", f"'{spec.name}' must equal the file name '{path.stem}'",
+                          f"rename the file to {spec.name}.yaml or set name: {path.stem}")
+    chosen = _pick_variant(spec, path, python)
+    version, source = chosen.version, chosen.source
+    if version is None or source is None:
+        missing = "version" if version is None else "source"
+        raise field_error(str(path), missing, "missing required field",
+                          f"add '{missing}' at the top level or to the variant for Python {python}")
+    patches = _patches(chosen, path)
     return Recipe(
-        name=name,
-        version=fields.text("version"),
+        name=chosen.name,
+        version=version,
         path=path,
-        source=_source(fields.sub("source"), path.parent),
-        python=_specifier(fields, "python"),
-        build_requires=_requirements(fields, "build_requires"),
-        depends=fields.strs("depends"),
-        system=system,
-        env={str(k): str(v) for k, v in env.items()},
-        config_settings=settings,
+        source=_source(source, path),
+        python=SpecifierSet(chosen.python),
+        build_requires=chosen.build_requires,
+        depends=chosen.depends,
+        system=chosen.system,
+        env=chosen.env,
+        config_settings={key: _values(value) for key, value in chosen.config_settings.items()},
         patches=patches,
-        test=SmokeTest(script=test.text("script"), requires=_requirements(test, "requires")),
+        test=SmokeTest(script=chosen.test.script, requires=chosen.test.requires),
         digest=_digest(path, patches),
     )
 
@@ -315,6 +204,6 @@ def load_all(directory: Path | None = None, python: str | None = None) -> dict[s
     for recipe in recipes.values():
         for dep in recipe.depends:
             if dep not in recipes:
-                raise ConfigError(f"{recipe.path}: field 'depends': no recipe named '{dep}'",
-                                  hint=f"add recipes/{dep}.yaml or remove it from depends")
+                raise field_error(str(recipe.path), "depends", f"no recipe named '{dep}'",
+                                  f"add recipes/{dep}.yaml or remove it from depends")
     return recipes

@@ -1,18 +1,15 @@
-"""One config path: every YAML file and CLI flag is validated by the loader against a dataclass.
+"""One config path: every YAML file and CLI flag is validated against a dataclass.
 
-See ``loader`` for the rules and ``jsonschema`` for the schema shipped to editors.
+``typeinfo`` reads what a dataclass declares, ``validate`` checks a mapping against it,
+``yamlfile`` reads files, ``cli`` reads flags and ``jsonschema`` writes the schema shipped to
+editors.
 """
 
+from rvforge.config.cli import cli_overrides, parse_value
 from rvforge.config.jsonschema import json_schema
-from rvforge.config.loader import (
-    Invalid,
-    cli_overrides,
-    describe,
-    from_mapping,
-    load_file,
-    load_yaml,
-    parse_value,
-)
+from rvforge.config.typeinfo import describe
+from rvforge.config.validate import Invalid, field_error, from_mapping
+from rvforge.config.yamlfile import load_file, load_yaml
 
-__all__ = ["Invalid", "cli_overrides", "describe", "from_mapping", "json_schema", "load_file",
-           "load_yaml", "parse_value"]
+__all__ = ["Invalid", "cli_overrides", "describe", "field_error", "from_mapping", "json_schema",
+           "load_file", "load_yaml", "parse_value"]

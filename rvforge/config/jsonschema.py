@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from rvforge.config.loader import (
+from rvforge.config.typeinfo import (
     UNION_ORIGINS,
     config_fields,
     is_config_class,

@@ -1,25 +1,75 @@
 """Distro profiles (configs/profiles/*.yaml): package names, library layout, install command.
 
-A profile is data; this module loads, validates and selects one.
+A profile is data: ``ProfileFile`` is the file's shape, which the config loader validates, and
+``Profile`` the flat view the checks and the build read. This module loads and selects one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Literal
 
 from rvforge import REPO_ROOT
+from rvforge.config import Invalid, load_file
 from rvforge.errors import ConfigError
 from rvforge.host.facts import Host
 
 PROFILES_DIR = REPO_ROOT / "configs" / "profiles"
+TorchProvider = Literal["wheelhouse", "system"]
+
+
+@dataclass(frozen=True)
+class Match:
+    """Which hosts the profile is picked for (unless ``--profile`` names one)."""
+
+    os_ids: tuple[str, ...] = field(default=(), metadata={"doc": "ID or ID_LIKE of os-release"})
+    machines: tuple[str, ...] = field(default=(), metadata={"doc": "uname -m, e.g. riscv64"})
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the distro puts libraries, headers and .pc files (absolute, under the sysroot)."""
+
+    lib_dirs: tuple[str, ...] = ()
+    include_dirs: tuple[str, ...] = ()
+    pkgconfig_dirs: tuple[str, ...] = ()
+    openblas_include_subdirs: tuple[str, ...] = field(default=("",), metadata={
+        "doc": "relative to the include dirs, searched in order; '' is the dir itself"})
+
+
+@dataclass(frozen=True)
+class ProfileFile:
+    """One profile file (configs/profiles/*.yaml)."""
+
+    name: str
+    description: str
+    match: Match
+    install_command: str = field(metadata={"doc": "e.g. 'sudo dnf install -y {packages}'"})
+    packages: dict[str, str] = field(metadata={"doc": "logical requirement -> distro package"})
+    layout: Layout
+    python: str = field(metadata={"pattern": r"[0-9]+(\.[0-9]+)?",
+                                  "doc": "the system Python builds are for, quoted: '3.11'"})
+    torch_provider: TorchProvider = field(default="wheelhouse", metadata={
+        "doc": "where a deploy takes torch from by default"})
+
+    def __post_init__(self) -> None:
+        try:
+            self.install_command.format(packages="")
+        except (KeyError, IndexError, ValueError):  # another {name} or a stray brace
+            usable = False
+        else:
+            usable = "{packages}" in self.install_command
+        if not usable:
+            raise Invalid(f"'{self.install_command}' must contain {{packages}} and no other braces",
+                          field="install_command",
+                          hint="write the command with {packages} where the package names go")
 
 
 @dataclass(frozen=True)
 class Profile:
+    """A loaded profile, flat, as the checks and the build use it."""
+
     name: str
     description: str
     os_ids: tuple[str, ...]
@@ -31,8 +81,7 @@ class Profile:
     pkgconfig_dirs: tuple[str, ...]  # where the distro's .pc files live
     openblas_include_subdirs: tuple[str, ...]  # relative to include dirs: "", "openblas"
     python: str  # system Python the laptop builds for, e.g. "3.11"
-    torch_provider: str  # default deploy provider: wheelhouse | system
-    extra: dict[str, Any] = field(default_factory=dict)
+    torch_provider: TorchProvider  # default deploy provider
     path: Path | None = None
 
     def install_hint(self, *requirements: str) -> str:
@@ -45,40 +94,15 @@ class Profile:
         return self.install_command.format(packages=" ".join(names))
 
 
-_REQUIRED = ("name", "description", "match", "install_command", "packages", "layout", "python")
-
-
 def load_profile_file(path: Path) -> Profile:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read profile: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a profile must be a mapping")
-    for key in _REQUIRED:
-        if key not in data:
-            raise ConfigError(f"{path}: missing field '{key}'")
-    match, layout = data["match"], data["layout"]
-    known = {f for f in _REQUIRED} | {"torch_provider", "extra"}
-    unknown = set(data) - known
-    if unknown:
-        raise ConfigError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")
+    spec = load_file(ProfileFile, path)
     return Profile(
-        name=str(data["name"]),
-        description=str(data["description"]),
-        os_ids=tuple(match.get("os_ids", ())),
-        machines=tuple(match.get("machines", ())),
-        install_command=str(data["install_command"]),
-        packages={str(k): str(v) for k, v in data["packages"].items()},
-        lib_dirs=tuple(layout.get("lib_dirs", ())),
-        include_dirs=tuple(layout.get("include_dirs", ())),
-        pkgconfig_dirs=tuple(layout.get("pkgconfig_dirs", ())),
-        openblas_include_subdirs=tuple(layout.get("openblas_include_subdirs", ("",))),
-        python=str(data["python"]),
-        torch_provider=str(data.get("torch_provider", "wheelhouse")),
-        extra=dict(data.get("extra") or {}),
-        path=path,
-    )
+        name=spec.name, description=spec.description, os_ids=spec.match.os_ids,
+        machines=spec.match.machines, install_command=spec.install_command, packages=spec.packages,
+        lib_dirs=spec.layout.lib_dirs, include_dirs=spec.layout.include_dirs,
+        pkgconfig_dirs=spec.layout.pkgconfig_dirs,
+        openblas_include_subdirs=spec.layout.openblas_include_subdirs, python=spec.python,
+        torch_provider=spec.torch_provider, path=path)
 
 
 def all_profiles(directory: Path = PROFILES_DIR) -> dict[str, Profile]:
@@ -90,13 +114,16 @@ def all_profiles(directory: Path = PROFILES_DIR) -> dict[str, Profile]:
 
 
 def select(host: Host, name: str | None = None, directory: Path = PROFILES_DIR) -> Profile:
-    """``--profile NAME`` wins; otherwise the profile whose os id (or ID_LIKE) and machine match."""
+    """``--profile NAME`` (or a path to a profile .yaml) wins; otherwise the profile whose os id
+    (or ID_LIKE) and machine match."""
+    if name and (Path(name).suffix in (".yaml", ".yml") or "/" in name):
+        return load_profile_file(Path(name).expanduser())
     profiles = all_profiles(directory)
     if name:
         if name not in profiles:
             raise ConfigError(
                 f"unknown profile '{name}'",
-                hint=f"use one of: {', '.join(sorted(profiles))}",
+                hint=f"use one of: {', '.join(sorted(profiles))} or a path to a profile .yaml",
             )
         return profiles[name]
     ids = (host.os_id, *host.os_like)

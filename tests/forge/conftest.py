@@ -63,7 +63,7 @@ def fixture_recipes(tmp_path: Path, monkeypatch) -> Path:
     directory.mkdir()
     for name, system in RECIPE_SYSTEMS.items():
         (directory / f"{name}.yaml").write_text(
-            f"name: {name}\nversion: '1.0'\nsource: {{kind: local, path: .}}\n"
+            f"schema: 1\nname: {name}\nversion: '1.0'\nsource: {{kind: local, path: .}}\n"
             f"system: [{', '.join(system)}]\ntest: {{script: 'import {name}'}}\n")
     monkeypatch.setenv("RVFORGE_RECIPES", str(directory))
     return directory

@@ -62,6 +62,7 @@ def write_recipes(directory: Path, upstream: dict[str, str], commit: str) -> Pat
     (patches / "value.patch").write_text(PATCH)
     (patches / "foreign.patch").write_text(FOREIGN_PATCH)
     (directory / "fakevision.yaml").write_text(f"""\
+schema: 1
 name: fakevision
 version: "1.0"
 source:

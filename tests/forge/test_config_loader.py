@@ -16,6 +16,7 @@ from rvforge.config import (
     Invalid,
     cli_overrides,
     describe,
+    field_error,
     from_mapping,
     json_schema,
     load_file,
@@ -293,3 +294,52 @@ def test_json_schema_validates_documents_when_jsonschema_is_installed() -> None:
     assert list(validator.iter_errors(yaml.safe_load(GOOD))) == []
     bad = {"name": "x", "source": {"kind": "wheel"}, "port": 0, "evn": {}}
     assert len(list(validator.iter_errors(bad))) == 3
+
+
+@dataclass(frozen=True)
+class FromIndex:
+    kind: Literal["sdist", "wheel"]
+    sha256: str
+
+
+@dataclass(frozen=True)
+class FromGit:
+    kind: Literal["git"]
+    commit: str
+    submodules: bool = True
+
+
+@dataclass(frozen=True)
+class Fetch:
+    source: FromIndex | FromGit | None = None
+
+
+def test_a_tagged_union_reports_the_named_alternatives_fields() -> None:
+    assert from_mapping(Fetch, {"source": {"kind": "git", "commit": "c"}}, "f").source == FromGit("git", "c")
+    assert from_mapping(Fetch, {"source": {"kind": "wheel", "sha256": "s"}}, "f").source == FromIndex(
+        "wheel", "s")
+    assert from_mapping(Fetch, {"source": None}, "f").source is None
+    cases = [
+        ({"kind": "git", "sha256": "s"}, "f: source.sha256: unknown field"),
+        ({"kind": "sdist"}, "f: source.sha256: missing required field (a string)"),
+        ({"kind": "ftp"}, "f: source.kind: expected one of: sdist, wheel, git, got 'ftp'"),
+        ({"kind": 1}, "f: source.kind: expected one of: sdist, wheel, git, got 1 (an integer)"),
+        ({"commit": "c"}, "f: source.kind: missing required field (one of: sdist, wheel, git)"),
+        ("git", "f: source: expected a mapping or null, got 'git'"),
+    ]
+    for value, message in cases:
+        with pytest.raises(ConfigError) as info:
+            from_mapping(Fetch, {"source": value}, "f")
+        assert info.value.message == message
+
+
+def test_a_tagged_union_in_the_json_schema() -> None:
+    schema = json_schema(Fetch)
+    assert schema["properties"]["source"]["anyOf"] == [
+        {"$ref": "#/$defs/FromIndex"}, {"$ref": "#/$defs/FromGit"}, {"type": "null"}]
+    assert schema["$defs"]["FromGit"]["properties"]["kind"] == {"enum": ["git"]}
+
+
+def test_field_error_reads_like_the_loaders() -> None:
+    err = field_error("r.yaml", "depends", "no recipe named 'x'", "add it")
+    assert (err.message, err.hint, err.exit_code) == ("r.yaml: depends: no recipe named 'x'", "add it", 2)

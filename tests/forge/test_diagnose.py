@@ -51,7 +51,7 @@ def test_build_without_gfortran_is_diagnosed(tmp_path, monkeypatch, path_without
     recipes = tmp_path / "recipes"
     recipes.mkdir()
     (recipes / "fortranpkg.yaml").write_text(
-        "name: fortranpkg\nversion: '1.0'\nsource: {kind: local, path: ../fortranpkg}\n"
+        "schema: 1\nname: fortranpkg\nversion: '1.0'\nsource: {kind: local, path: ../fortranpkg}\n"
         "build_requires: [meson-python==0.17.1, meson==1.7.0, pyproject-metadata==0.9.1, "
         "packaging==24.2]\nsystem: [c-compiler, gfortran]\ntest: {script: 'import fortranpkg'}\n")
     monkeypatch.setenv("RVFORGE_HOME", str(tmp_path / "home"))

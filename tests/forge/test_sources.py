@@ -72,7 +72,7 @@ def index(tmp_path):
 def demo_recipe(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "demo.yaml").write_text(
-        "name: demo\nversion: '1.0'\n"
+        "schema: 1\nname: demo\nversion: '1.0'\n"
         f"source: {{kind: sdist, filename: demo-1.0.tar.gz, sha256: {'ab' * 32}}}\n"
         "test: {script: 'import demo'}\n")
     return directory

@@ -9,25 +9,28 @@ import pytest
 
 from rvforge import environment
 from rvforge.errors import ConfigError
-from rvforge.tasks import readme
+from rvforge.tasks import regenerate
 
 
 def test_troubleshooting_section_is_generated_from_doctor_and_diagnoses():
-    readme.main(check=True)  # raises when stale: run `invoke readme`
-    text = readme.README.read_text()
+    regenerate.main(check=True)  # raises when stale: run `invoke regenerate`
+    text = regenerate.README.read_text()
     assert "sudo dnf install -y gcc-gfortran" in text and "invoke doctor --fix" in text
 
 
-def test_stale_section_is_detected(tmp_path, monkeypatch):
+def test_stale_generated_files_are_detected_and_rewritten(tmp_path, monkeypatch, repo_root):
     stale = tmp_path / "README.md"
-    sections = "".join(f"{begin}\nold text\n{end}\n" for begin, end in map(readme.marker, readme.SECTIONS))
+    sections = "".join(f"{begin}\nold text\n{end}\n" for begin, end in map(regenerate.marker, regenerate.SECTIONS))
     stale.write_text(f"intro\n{sections}")
-    monkeypatch.setattr(readme, "README", stale)
-    with pytest.raises(ConfigError, match="stale"):
-        readme.main(check=True)
-    readme.main()
-    readme.main(check=True)
+    schema = tmp_path / "recipe.schema.json"
+    monkeypatch.setattr(regenerate, "README", stale)
+    monkeypatch.setattr(regenerate, "SCHEMA_FILE", schema)
+    with pytest.raises(ConfigError, match=f"out of date: {stale}, {schema}"):
+        regenerate.main(check=True)
+    regenerate.main()
+    regenerate.main(check=True)
     assert stale.read_text().startswith("intro\n") and "old text" not in stale.read_text()
+    assert schema.read_text() == (repo_root / "recipes" / "recipe.schema.json").read_text()
 
 
 def test_ci_runs_the_readme_test_command(repo_root):
