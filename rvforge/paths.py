@@ -28,6 +28,10 @@ def user_data_dir() -> Path:
     return Path(base) / "magiceraser"
 
 
+#: What a --model flag may name, and how to get one.
+MODEL_PATH_HINT = "give a big-lama directory, its models/best.ckpt or big-lama.pt (`invoke fetch-model` installs one)"
+
+
 def models_dir() -> Path:
     """Installed LaMa weights: where ``invoke fetch-model`` puts them and the eraser looks."""
     return user_data_dir() / "models"

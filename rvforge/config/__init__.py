@@ -5,11 +5,11 @@
 editors.
 """
 
-from rvforge.config.cli import cli_overrides, parse_value
+from rvforge.config.cli import cli_overrides, existing_path, parse_value
 from rvforge.config.jsonschema import json_schema
 from rvforge.config.typeinfo import describe
 from rvforge.config.validate import Invalid, field_error, from_mapping
 from rvforge.config.yamlfile import load_file, load_yaml
 
-__all__ = ["Invalid", "cli_overrides", "describe", "field_error", "from_mapping", "json_schema",
+__all__ = ["Invalid", "cli_overrides", "existing_path", "describe", "field_error", "from_mapping", "json_schema",
            "load_file", "load_yaml", "parse_value"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from rvforge.config.typeinfo import config_fields
 from rvforge.config.validate import Mismatch, convert
+from rvforge.errors import ConfigError
 
 
 def parse_value(tp: Any, raw: str, flag: str, metadata: Mapping[str, Any] | None = None) -> Any:
@@ -15,6 +17,14 @@ def parse_value(tp: Any, raw: str, flag: str, metadata: Mapping[str, Any] | None
         return convert(tp, raw, flag, metadata or {}, True)
     except Mismatch as exc:
         raise exc.error("") from None
+
+
+def existing_path(raw: str, flag: str, hint: str) -> Path:
+    """A path flag that must name something that exists, checked before any work starts."""
+    path = Path(raw).expanduser()
+    if not path.exists():
+        raise ConfigError(f"{flag} {raw}: no such file or directory", hint=hint)
+    return path
 
 
 def cli_overrides(cls: type, **raw: Any) -> dict[str, Any]:

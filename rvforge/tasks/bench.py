@@ -12,10 +12,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 from rvforge import REPO_ROOT
-from rvforge.errors import ForgeError
+from rvforge.config import existing_path, parse_value
+from rvforge.errors import ConfigError, ForgeError
 from rvforge.log import step
+from rvforge.paths import MODEL_PATH_HINT
 
 _SIZE = re.compile(r"^\d+x\d+$")
 
@@ -25,24 +28,16 @@ def bench_command(sizes: str | None, quick: bool, output: Path, model: str | Non
     """The ``python -m magiceraser.bench`` command line for these task options."""
     cmd = [sys.executable, "-m", "magiceraser.bench", "--output", str(output)]
     if model:
-        if not Path(model).expanduser().exists():
-            raise ForgeError(f"--model {model}: no such file or directory",
-                             hint="give a big-lama directory, its models/best.ckpt or big-lama.pt "
-                                  "(`invoke fetch-model` installs one)")
-        cmd += ["--model", str(Path(model).expanduser())]
+        cmd += ["--model", str(existing_path(model, "--model", MODEL_PATH_HINT))]
     if threads is not None:
-        if not str(threads).isdigit() or int(threads) < 1:
-            raise ForgeError(f"bad --threads value {threads!r}", hint="give a whole number of at least 1")
-        cmd += ["--threads", str(int(threads))]
+        cmd += ["--threads", str(parse_value(int, str(threads), "--threads", {"min": 1}))]
     if mkldnn is not None:
-        if mkldnn not in ("on", "off", "both"):
-            raise ForgeError(f"bad --mkldnn value {mkldnn!r}", hint="use on, off or both")
-        cmd += ["--mkldnn", mkldnn]
+        cmd += ["--mkldnn", parse_value(Literal["on", "off", "both"], mkldnn, "--mkldnn")]
     if sizes:
         parts = [part.strip().lower() for part in sizes.split(",") if part.strip()]
         bad = [part for part in parts if not _SIZE.match(part)]
         if bad or not parts:
-            raise ForgeError(f"bad --sizes value {sizes!r}",
+            raise ConfigError(f"--sizes: expected WxH sizes, comma-separated, got {sizes!r}",
                              hint="give sizes as WxH, comma-separated: 1280x720,1920x1080")
         cmd += ["--sizes", ",".join(parts)]
     if quick:

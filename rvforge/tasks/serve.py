@@ -9,11 +9,12 @@ from pathlib import Path
 
 from rvforge import REPO_ROOT
 from rvforge.common import display_host
-from rvforge.config import cli_overrides
+from rvforge.config import cli_overrides, existing_path
 from rvforge.errors import DeployError
 from rvforge.log import info, warn
 from rvforge.ontarget.release import Layout, current_release
 from rvforge.ontarget.service import ServiceConfig
+from rvforge.paths import MODEL_PATH_HINT
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -42,6 +43,8 @@ def main(host: str | None = None, port: str | None = None, model: str | None = N
     """Flags are checked (a port is 1-65535) before anything starts; unset ones take the service defaults."""
     service = dataclasses.replace(ServiceConfig(), **cli_overrides(ServiceConfig, host=host, port=port))
     host, port_number = service.host, service.port
+    if model:
+        existing_path(model, "--model", MODEL_PATH_HINT)
     args, env = command(prefix, host, port_number, model)
     if host not in LOOPBACK:
         warn(f"--host {host} exposes the eraser to the network: anyone who can reach this machine can "

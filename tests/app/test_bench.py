@@ -47,12 +47,13 @@ def test_section_replaced_in_place_and_other_sections_kept(tmp_path):
 def test_invoke_bench_validates_sizes(tmp_path):
     cmd = bench_command("1280x720, 1920X1080", True, tmp_path / "b.md")
     assert cmd[-3:] == ["--sizes", "1280x720,1920x1080", "--quick"]
-    with pytest.raises(ForgeError, match="bad --sizes"):
+    with pytest.raises(ForgeError, match="--sizes: expected WxH"):
         bench_command("big", False, tmp_path / "b.md")
     cmd = bench_command(None, False, tmp_path / "b.md", model=str(tmp_path), threads="2", mkldnn="off")
     assert cmd[-6:] == ["--model", str(tmp_path), "--threads", "2", "--mkldnn", "off"]
-    for bad, message in [({"model": str(tmp_path / "none")}, "no such file"), ({"threads": "0"}, "bad --threads"),
-                         ({"mkldnn": "maybe"}, "bad --mkldnn")]:
+    for bad, message in [({"model": str(tmp_path / "none")}, "no such file"),
+                         ({"threads": "0"}, "--threads: expected an integer >= 1"),
+                         ({"mkldnn": "maybe"}, "--mkldnn: expected one of: on, off, both")]:
         with pytest.raises(ForgeError, match=message):
             bench_command(None, False, tmp_path / "b.md", **bad)
 

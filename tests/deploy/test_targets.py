@@ -73,6 +73,13 @@ def test_bad_target_file_is_one_line_naming_file_and_field(tmp_path, text, named
     (("serve", "--port", "0"), "--port: expected an integer from 1 to 65535"),
     (("build-wheels", "--dry-run", "--jobs", "-2"), "--jobs: expected an integer >= 1, got '-2'"),
     (("build-wheels", "--dry-run", "--jobs", "two"), "--jobs: expected an integer >= 1"),
+    (("serve", "--model", "/nonexistent/big-lama"), "--model /nonexistent/big-lama: no such file or directory"),
+    (("bench", "--threads", "0"), "--threads: expected an integer >= 1, got '0'"),
+    (("bench", "--mkldnn", "sometimes"), "--mkldnn: expected one of: on, off, both"),
+    (("bench", "--sizes", "big"), "--sizes: expected WxH sizes"),
+    (("doctor", "--profile", "nope"), "unknown profile 'nope'"),
+    (("doctor", "--sysroot", "/nonexistent"), "sysroot /nonexistent is not a directory"),
+    (("build-wheels", "--dry-run", "--only", "nope"), "no recipe named nope"),
 ])
 def test_bad_flag_stops_before_any_work_with_one_line(tmp_path, args, named):
     proc = invoke(*args, env={"RVFORGE_HOME": str(tmp_path / "home")})
