@@ -7,8 +7,12 @@ server.py for the handlers); a 200 always carries an image.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from pathlib import PurePath
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -18,6 +22,7 @@ from .dataurl import decode_payload, encode_data_url
 from .erase_bytes import Erased, erase, parse_options
 from .errors import ApiError
 from .jobqueue import InferenceQueue
+from .jsonbody import parse_object
 from .strategy import InpaintOptions
 
 bp = Blueprint("api", __name__)
@@ -26,6 +31,8 @@ _LOOPBACK_ORIGIN = re.compile(r"https?://(localhost|127\.\d+\.\d+\.\d+|\[::1\])(
 _TIMING_HEADERS = ("X-Inference-Seconds", "X-Queue-Seconds", "X-Decode-Seconds", "X-Encode-Seconds", "Server-Timing",
                    "X-Engine")
 _EXTENSIONS = {"JPEG": "jpg", "TIFF": "tif"}
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._ -]")
+MAX_STEM_CHARS = 100
 
 
 @dataclass
@@ -40,12 +47,17 @@ def runtime() -> Runtime:
     return current_app.extensions["magiceraser"]
 
 
+def _admitted(view: Callable[[], Response]) -> Callable[[], Response]:
+    """Take a place in the inference queue before the body is parsed: a full queue is a 503 at once."""
+    @wraps(view)
+    def admitted_view() -> Response:
+        with runtime().queue.admit():
+            return view()
+    return admitted_view
+
+
 def _json_body() -> dict:
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise ApiError("request body must be a JSON object like {\"image\": \"data:image/png;base64,...\", "
-                       "\"mask\": \"data:image/png;base64,...\"}")
-    return body
+    return parse_object(request.get_data(cache=False))
 
 
 def _options(fields: dict) -> InpaintOptions | None:
@@ -74,6 +86,7 @@ def _timing_headers(erased: Erased) -> dict[str, str]:
 
 
 @bp.post("/predict")
+@_admitted
 def predict():
     """The 2024 MagicEraser client: data URLs in, ``{"result_image": dataURL}`` out."""
     body = _json_body()
@@ -84,13 +97,27 @@ def predict():
 
 
 def _uploaded(name: str) -> tuple[bytes, str | None]:
-    upload = request.files.get(name)
-    if upload is None:
+    uploads = request.files.getlist(name)
+    if not uploads:
         raise ApiError(f"multipart field '{name}' (a file) is missing; send both 'image' and 'mask'")
-    return upload.read(), upload.filename
+    if len(uploads) > 1:
+        raise ApiError(f"multipart field '{name}' was sent {len(uploads)} times; send one 'image' and one 'mask'")
+    return uploads[0].read(), uploads[0].filename
+
+
+def _content_disposition(filename: str | None, fmt: str) -> str:
+    """``inline`` with the result's name: an ASCII ``filename`` any client can parse (nothing a client
+    sent can break out of the header) plus RFC 6266 ``filename*`` when the name was not plain ASCII."""
+    stem = PurePath(filename).stem[:MAX_STEM_CHARS] if filename else "image"
+    name = f"{stem}-erased.{_EXTENSIONS.get(fmt, fmt.lower())}"
+    ascii_name = _UNSAFE_IN_FILENAME.sub("_", unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode())
+    if ascii_name == name:
+        return f'inline; filename="{name}"'
+    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @bp.post("/api/v1/inpaint")
+@_admitted
 def inpaint():
     """Multipart files or JSON base64 in; the result image's bytes out, in the input's format."""
     if request.mimetype == "multipart/form-data":
@@ -106,10 +133,7 @@ def inpaint():
         raise ApiError("send multipart/form-data (files 'image' and 'mask') or application/json (base64 'image' "
                        f"and 'mask'); got {request.mimetype or 'no Content-Type'}", 415)
     erased = _run(image, mask, _options(fields))
-    stem = PurePath(filename).stem if filename else "image"
-    extension = _EXTENSIONS.get(erased.format, erased.format.lower())
-    headers = {**_timing_headers(erased),
-               "Content-Disposition": f'inline; filename="{stem}-erased.{extension}"'}
+    headers = {**_timing_headers(erased), "Content-Disposition": _content_disposition(filename, erased.format)}
     return Response(erased.data, mimetype=erased.mime, headers=headers)
 
 

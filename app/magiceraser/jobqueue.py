@@ -3,6 +3,8 @@
 LaMa at photo size can take most of an 8 GB laptop's memory; two at once would push it into
 swap or the OOM killer. So requests take a numbered ticket and run strictly in ticket order
 (FIFO); when ``max_waiting`` requests are already waiting the next one is refused at once.
+The web server also admits at most ``max_waiting + 1`` requests before parsing their bodies
+(``admit``), so a burst of clients is refused without decoding a single upload.
 """
 
 from __future__ import annotations
@@ -25,27 +27,47 @@ class InferenceQueue:
         self._next_ticket = 0
         self._now_serving = 0
         self._running = False
+        self._admitted = 0
         self._last_seconds = 1.0
+
+    def _waiting(self) -> int:
+        return self._next_ticket - self._now_serving - (1 if self._running else 0)
 
     @property
     def waiting(self) -> int:
         """Requests holding a ticket that have not started yet."""
         with self._cond:
-            return self._next_ticket - self._now_serving - (1 if self._running else 0)
+            return self._waiting()
 
     @property
     def busy(self) -> bool:
         with self._cond:
             return self._running
 
+    def _refusal(self, waiting: int) -> QueueFull:
+        return QueueFull(waiting, max(1, math.ceil(self._last_seconds * (waiting + 1))))
+
+    @contextmanager
+    def admit(self) -> Iterator[None]:
+        """Hold one of ``max_waiting + 1`` places for a whole request, or raise QueueFull at once."""
+        with self._cond:
+            if self._admitted > self.max_waiting:
+                raise self._refusal(self._admitted - 1)
+            self._admitted += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._admitted -= 1
+
     @contextmanager
     def turn(self) -> Iterator[float]:
         """Wait for this request's turn; yields the seconds spent waiting. Raises QueueFull."""
         arrived = time.perf_counter()
         with self._cond:
-            waiting = self._next_ticket - self._now_serving - (1 if self._running else 0)
+            waiting = self._waiting()
             if self._next_ticket > self._now_serving and waiting >= self.max_waiting:
-                raise QueueFull(waiting, max(1, math.ceil(self._last_seconds * (waiting + 1))))
+                raise self._refusal(waiting)
             ticket = self._next_ticket
             self._next_ticket += 1
             while ticket != self._now_serving or self._running:

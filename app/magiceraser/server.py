@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, jsonify, send_from_directory
+from flask import Flask, has_request_context, jsonify, request, send_from_directory
 from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
@@ -19,6 +19,8 @@ from .engine import load_engine
 from .errors import ApiError, ImageError, QueueFull
 from .imageio import DEFAULT_MAX_PIXELS
 from .jobqueue import InferenceQueue
+from .protocol_errors import json_error_channel
+from .replies import public_message
 
 log = logging.getLogger("magiceraser.server")
 
@@ -43,7 +45,7 @@ class WebPath(PathConverter):
 
 
 def _error(message: str, status: int, headers: dict | None = None):
-    response = jsonify(error=message)
+    response = jsonify(error=public_message(message))
     response.status_code = status
     response.headers.update(headers or {})
     return response
@@ -65,8 +67,7 @@ def _register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         message = exc.description or exc.name
         if exc.code == 413:
-            message = (f"request is larger than {app.config['MAX_CONTENT_LENGTH']:,} bytes; "
-                       "send a smaller image")
+            message = _too_large_message(app)
         return _error(message, exc.code or 500)
 
     @app.errorhandler(MemoryError)
@@ -78,6 +79,16 @@ def _register_error_handlers(app: Flask) -> None:
     def unexpected(exc: Exception):
         log.error("unexpected error while handling a request", exc_info=exc)
         return _error(f"internal error: {type(exc).__name__}: {exc}", 500)
+
+
+def _too_large_message(app: Flask) -> str:
+    """Why werkzeug refused the body: over the request limit, or a multipart form over its own limits."""
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    if has_request_context() and request.content_length is not None and request.content_length <= limit \
+            and request.mimetype.startswith("multipart"):
+        return (f"multipart form too large: at most {app.config['MAX_FORM_PARTS']:,} parts and "
+                f"{app.config['MAX_FORM_MEMORY_SIZE']:,} bytes per text field; send the image and mask as files")
+    return f"request is larger than {limit:,} bytes; send a smaller image"
 
 
 def create_app(config: Mapping | None = None) -> Flask:
@@ -123,9 +134,12 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 7777) -> None:
     """Listen (OSError if the port is taken), print the URL, then serve until interrupted.
 
     Threads: the running inference, the waiting ones, and spare ones so health checks and
-    503 answers never queue behind an inference."""
+    503 answers never queue behind an inference. waitress reads each body in full before a thread
+    sees it (so a slow upload holds no thread and no place in the queue) and refuses a body of
+    over twice the limit from its Content-Length alone."""
     server = create_server(app, host=host, port=port, threads=app.config["MAX_WAITING"] + 3,
                            max_request_body_size=2 * app.config["MAX_CONTENT_LENGTH"], ident="magiceraser")
+    server.channel_class = json_error_channel(_too_large_message(app))
     warning = exposure_warning(host)
     if warning:
         print(warning, file=sys.stderr)
