@@ -8,13 +8,15 @@ tool's own download cache; the index is asked only for what the cache lacks.
 
 from __future__ import annotations
 
+import codecs
 import os
+import select
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, TextIO
+from typing import Mapping, Protocol, TextIO
 
 from rvforge.build import sources
 from rvforge.build.recipes import Recipe
@@ -25,6 +27,8 @@ from rvforge.host.profiles import Profile
 #: Variables that would let the caller's shell change what gets built.
 _DROPPED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "CFLAGS", "CXXFLAGS",
             "FFLAGS", "LDFLAGS", "CPPFLAGS")
+#: Seconds between a watcher's ticks when the command is silent.
+_TICK = 1.0
 
 
 @dataclass(frozen=True)
@@ -95,14 +99,57 @@ def config_settings(recipe: Recipe, jobs: int) -> list[str]:
             for value in values]
 
 
+class LineWatcher(Protocol):
+    """Reads a command's output as it comes (progress, a killed compiler), besides the log."""
+
+    def line(self, text: str) -> None: ...
+
+    def tick(self) -> None: ...
+
+
 def run(args: list[str], log: TextIO, env: Mapping[str, str], cwd: Path | None = None,
-        what: str = "") -> None:
+        what: str = "", watcher: LineWatcher | None = None) -> None:
     """Run a command with all its output in the log; BuildFailed names ``what`` on failure."""
     log.write(f"\n$ {' '.join(args)}\n")
     log.flush()
-    proc = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, env=dict(env), cwd=cwd)
-    if proc.returncode != 0:
-        raise BuildFailed(f"{what or args[0]} failed (exit {proc.returncode})")
+    if watcher is None:
+        code = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, env=dict(env), cwd=cwd).returncode
+    else:
+        code = _run_watched(args, log, env, cwd, watcher)
+    if code != 0:
+        raise BuildFailed(f"{what or args[0]} failed (exit {code})")
+
+
+def _run_watched(args: list[str], log: TextIO, env: Mapping[str, str], cwd: Path | None,
+                 watcher: LineWatcher) -> int:
+    """Copy the output into the log through a pipe, showing each line to ``watcher`` and
+    ticking it at least every ``_TICK`` seconds even while the command prints nothing."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(env),
+                          cwd=cwd) as proc:
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        while True:
+            if select.select([fd], [], [], _TICK)[0]:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    break
+                text = decoder.decode(chunk)
+                log.write(text)
+                log.flush()  # `tail -f` on the log follows the build as it goes
+                *lines, pending = (pending + text).split("\n")
+                for line in lines:
+                    watcher.line(line)
+            elif proc.poll() is not None:
+                break  # it exited; whatever still holds the pipe (a daemon it started) is not waited for
+            watcher.tick()
+        tail = decoder.decode(b"", final=True)  # an incomplete UTF-8 sequence at the very end
+        log.write(tail)
+        if pending + tail:
+            watcher.line(pending + tail)
+        log.flush()
+        return proc.wait()
 
 
 def create_venv(path: Path, log: TextIO) -> Path:
@@ -111,7 +158,11 @@ def create_venv(path: Path, log: TextIO) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     run([sys.executable, "-m", "venv", "--without-pip", str(path)], log, clean_env(),
         what="creating a venv")
-    return path / "bin" / "python"
+    return venv_python(path)
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
 
 
 def pip(python: Path) -> list[str]:

@@ -19,6 +19,12 @@ class Known:
     diagnosis: str  # may use {install[requirement]} placeholders, filled from the profile
 
 
+#: A compiler killed by a signal, in the words of the gcc driver, make, or collect2 (the OOM killer
+#: picks the biggest process: cc1plus on torch's large units).
+KILLED_COMPILER = (r"Killed signal terminated program|internal compiler error: Killed|"
+                   r"fatal error: Killed signal|cc1(?:plus)?: .*Killed|collect2: .*signal 9|"
+                   r"\] Error 137\b")
+
 KNOWN = (
     Known(r"Unknown compiler\(s\):.*fortran|Fortran compiler .*not found",
           "no Fortran compiler: scipy needs gfortran - install it with `{install[gfortran]}`"),
@@ -32,8 +38,7 @@ KNOWN = (
     Known(r"No module named '?distutils'?",
           "this Python has no distutils (3.12+): the package version is too old for it, e.g. "
           "numpy <= 1.25 - use a recipe variant for this Python (numpy >= 1.26)"),
-    Known(r"Killed signal terminated program|internal compiler error: Killed|"
-          r"fatal error: Killed signal|cc1(?:plus)?: .*Killed|collect2: .*signal 9",
+    Known(KILLED_COMPILER,
           "the compiler was killed, most likely out of memory: rerun with fewer jobs "
           "(--jobs 1 or 2) or add swap"),
     Known(r"sha256 mismatch|THESE PACKAGES DO NOT MATCH THE HASHES",
@@ -44,6 +49,11 @@ KNOWN = (
           "a build requirement is neither in the cache nor reachable: connect and run "
           "`invoke build-wheels --download-only` once"),
 )
+
+
+def compiler_killed(line: str) -> bool:
+    """Whether this build output line says a compiler was killed (most likely out of memory)."""
+    return re.search(KILLED_COMPILER, line) is not None
 
 
 def install_hints(profile: Profile) -> dict[str, str]:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rvforge.build import sources
+from rvforge.build import resume, sources
 from rvforge.build.recipes import Recipe
 from rvforge.build.wheelhouse import Wheelhouse
 from rvforge.errors import ConfigError
@@ -86,6 +86,7 @@ class PlanEntry:
     key: str
     status: str  # current | missing | changed | corrupt (see Wheelhouse.status) | forced
     source_cached: bool
+    resumes: bool = False  # an interrupted build of the same inputs left its tree to continue in
 
     @property
     def todo(self) -> bool:
@@ -98,7 +99,8 @@ class PlanEntry:
         why = {"missing": "", "changed": " (inputs changed)", "forced": " (--force)",
                "corrupt": " (wheel on disk no longer matches the manifest)"}[self.status]
         fetch = "" if self.source_cached else "fetch + "
-        return f"{fetch}{action}{why}"
+        kept = ", resuming its kept tree" if self.resumes else ""
+        return f"{fetch}{action}{why}{kept}"
 
 
 def make_plan(recipes: dict[str, Recipe], only: list[str] | None, wheelhouse: Wheelhouse,
@@ -120,7 +122,9 @@ def make_plan(recipes: dict[str, Recipe], only: list[str] | None, wheelhouse: Wh
                     f"{recipe.name} needs {dep}, which is not built in {wheelhouse.path}",
                     hint=f"add --only {dep}, or run build-wheels without --only")
         status = "forced" if force else wheelhouse.status(recipe.name, keys[recipe.name])
-        steps.append(PlanEntry(recipe, keys[recipe.name], status, sources.is_cached(recipe, cache)))
+        resumes = status != "current" and not force and resume.resumable(resume.work_root(cache, recipe),
+                                                                          keys[recipe.name])
+        steps.append(PlanEntry(recipe, keys[recipe.name], status, sources.is_cached(recipe, cache), resumes))
     return steps
 
 

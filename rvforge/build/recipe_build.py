@@ -1,12 +1,14 @@
 """One recipe, start to finish: fetch, unpack, patch, build in a fresh venv, test, publish.
 
 A wheel reaches the wheelhouse only after its smoke test passed in a throwaway venv. All work
-happens in a per-recipe directory of the cache that is wiped at the start, so a build killed
-half-way simply starts that recipe again on the next run.
+happens in a per-recipe directory of the cache; a build killed half-way resumes there on the next
+run when its inputs are unchanged (``resume``), and the directory is removed once the wheel is
+published.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import re
 import shutil
@@ -16,7 +18,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from rvforge.build import buildenv, diagnose, patches, sources
+from rvforge.build import buildenv, diagnose, patches, resume, sources
+from rvforge.build.compile import compile_step
 from rvforge.build.plan import PlanEntry
 from rvforge.build.recipes import Recipe
 from rvforge.build.wheelhouse import Wheelhouse
@@ -26,10 +29,6 @@ from rvforge.log import info, step
 from rvforge.ontarget.wheeltags import project_name
 
 _VERSION_LINE = re.compile(r"\d+\.\d+(?:\.\d+)?")
-
-
-def work_dir(ctx: buildenv.BuildContext, recipe: Recipe) -> Path:
-    return ctx.cache / "work" / f"{recipe.name}-{recipe.version}"
 
 
 def log_path(ctx: buildenv.BuildContext, recipe: Recipe) -> Path:
@@ -84,33 +83,44 @@ def _split_test_requirements(recipe: Recipe, wheelhouse: Wheelhouse) -> tuple[li
 
 
 def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.BuildContext, deps: list[Path],
-                work: Path, log: TextIO) -> tuple[Path, int]:
-    """The built (not yet tested) wheel and the SOURCE_DATE_EPOCH it was built with."""
+                work: resume.Work, log: TextIO) -> tuple[Path, int]:
+    """The built (not yet tested) wheel and the SOURCE_DATE_EPOCH it was built with. Stages an
+    earlier run finished for the same inputs (``work``) are kept, not done again."""
     epoch = sources.source_date_epoch(recipe, fetched)
-    with step(f"unpack {recipe.name}"):
-        tree = sources.unpack(fetched, work / "src")
-        chosen = patches.applicable(recipe, machine=ctx.machine, profile=ctx.profile.name,
-                                    python=ctx.python)
-        patches.apply(recipe, chosen, tree, log)
-        if chosen:
-            info(f"    applied {', '.join(p.file.name for p in chosen)}")
-    venv = work / "build-venv"
-    with step(f"build venv for {recipe.name}"):
-        python = buildenv.create_venv(venv, log)
-        buildenv.install_wheels(python, deps, log)
-        buildenv.install(python, list(recipe.build_requires), ctx.cache, log)
+    tree = work.tree
+    if tree is None:
+        with step(f"unpack {recipe.name}"):
+            tree = sources.unpack(fetched, work.src)
+            chosen = patches.applicable(recipe, machine=ctx.machine, profile=ctx.profile.name,
+                                        python=ctx.python)
+            patches.apply(recipe, chosen, tree, log)
+            if chosen:
+                info(f"    applied {', '.join(p.file.name for p in chosen)}")
+            work = work.tree_done(tree)
+    python = buildenv.venv_python(work.venv)
+    if not work.venv_ready:
+        with step(f"build venv for {recipe.name}"):
+            buildenv.create_venv(work.venv, log)
+            buildenv.install_wheels(python, deps, log)
+            buildenv.install(python, list(recipe.build_requires), ctx.cache, log)
+            work = work.venv_done()
     if "openblas" in recipe.system:
         _ensure_openblas_pc(ctx)
-    env = buildenv.build_environment(recipe, ctx, tree, venv, epoch)
-    out = work / "dist"
-    out.mkdir()
-    args = [*buildenv.pip(python), "wheel", "-v", "--no-build-isolation", "--no-deps", "--no-index",
-            "-w", str(out)]
-    for setting in buildenv.config_settings(recipe, ctx.jobs):
-        args += ["-C", setting]
-    with step(f"compile {recipe.name} {recipe.version} ({ctx.jobs} jobs)"):
-        buildenv.run(args + [str(tree)], log, env, cwd=work, what=f"building {recipe.name}")
-    wheels = list(out.glob("*.whl"))
+    work.dist.mkdir()
+    backend = resume.backend_settings(recipe.config_settings, tree)
+
+    def command(jobs: int) -> tuple[list[str], dict[str, str]]:
+        args = [*buildenv.pip(python), "wheel", "-v", "--no-build-isolation", "--no-deps",
+                "--no-index", "-w", str(work.dist)]
+        for setting in [*buildenv.config_settings(recipe, jobs), *backend]:
+            args += ["-C", setting]
+        env = buildenv.build_environment(recipe, dataclasses.replace(ctx, jobs=jobs), tree,
+                                         work.venv, epoch)
+        return args + [str(tree)], env
+
+    compile_step(f"compile {recipe.name} {recipe.version}", command, ctx.jobs, log, work.root,
+                 what=f"building {recipe.name}")
+    wheels = list(work.dist.glob("*.whl"))
     if len(wheels) != 1:
         raise BuildFailed(f"building {recipe.name} produced {len(wheels)} wheels, expected one")
     return wheels[0], epoch
@@ -123,17 +133,17 @@ def _ensure_openblas_pc(ctx: buildenv.BuildContext) -> None:
 
 
 def smoke_test(recipe: Recipe, wheel: Path, deps: list[Path], ctx: buildenv.BuildContext,
-               wheelhouse: Wheelhouse, work: Path, log: TextIO) -> None:
+               wheelhouse: Wheelhouse, work: resume.Work, log: TextIO) -> None:
     """Install the wheel with its dependencies into a throwaway venv and run the recipe's test."""
     with step(f"test {recipe.name}"):
-        python = buildenv.create_venv(work / "test-venv", log)
+        python = buildenv.create_venv(work.test_venv, log)
         from_index, from_house = _split_test_requirements(recipe, wheelhouse)
         buildenv.install_wheels(python, [*deps, *from_house, wheel], log)
         buildenv.install(python, from_index, ctx.cache, log)
-        script = work / "smoke_test.py"
+        script = work.root / "smoke_test.py"
         script.write_text(recipe.test.script)
         # Run outside the source tree so the import finds the installed wheel, not the sources.
-        buildenv.run([str(python), str(script)], log, buildenv.clean_env(), cwd=work,
+        buildenv.run([str(python), str(script)], log, buildenv.clean_env(), cwd=work.root,
                      what=f"the {recipe.name} smoke test")
 
 
@@ -141,9 +151,10 @@ def run_step(plan_step: PlanEntry, recipes: dict[str, Recipe], ctx: buildenv.Bui
              wheelhouse: Wheelhouse, profile_name: str) -> Path:
     """Build (or take), test and publish one recipe; returns the wheel in the wheelhouse."""
     recipe = plan_step.recipe
-    work = work_dir(ctx, recipe)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work, kept = resume.open_work(resume.work_root(ctx.cache, recipe), plan_step.key,
+                                  fresh=plan_step.status == "forced")
+    if kept:
+        info(f"    {recipe.name}: {kept}")
     log_file = log_path(ctx, recipe)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
@@ -177,5 +188,5 @@ def run_step(plan_step: PlanEntry, recipes: dict[str, Recipe], ctx: buildenv.Bui
         "built_by": f"rvforge {sys.modules['rvforge'].__version__}",
     }
     published = wheelhouse.add(wheel, entry, epoch=epoch)
-    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work.root, ignore_errors=True)
     return published

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from rvforge import REPO_ROOT, environment
-from rvforge.build import buildenv, recipe_build, sources
+from rvforge.build import buildenv, recipe_build, resume, sources
 from rvforge.build.plan import BuildTarget, PlanEntry, make_plan, render
 from rvforge.build.recipes import load_all
 from rvforge.build.wheelhouse import Wheelhouse
@@ -49,9 +49,8 @@ def _print_environment(steps: list[PlanEntry], ctx: buildenv.BuildContext) -> No
         info(f"  build requires: {' '.join(recipe.build_requires) or '-'}")
         for setting in buildenv.config_settings(recipe, ctx.jobs):
             info(f"  -C {setting}")
-        src = recipe_build.work_dir(ctx, recipe) / "src" / "<tree>"
-        env = buildenv.build_environment(recipe, ctx, src, recipe_build.work_dir(ctx, recipe) / "build-venv",
-                                         epoch=0)
+        work = resume.work_root(ctx.cache, recipe)
+        env = buildenv.build_environment(recipe, ctx, work / "src" / "<tree>", work / "build-venv", epoch=0)
         for key in sorted(env):
             if os.environ.get(key) != env[key] and key != "SOURCE_DATE_EPOCH":
                 info(f"  {key}={env[key]}")
