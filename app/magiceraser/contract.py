@@ -1,6 +1,6 @@
 """What every inpainting engine promises the API and the CLI, and the input check they share.
 
-Both engines (classical.py, lama/runner.py) import this module and it imports neither, so the
+Both engines (classical/engine.py, lama/runner.py) import this module and it imports neither, so the
 torch-free classical engine never pulls in the LaMa one.
 """
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .classical import ClassicalEngine
+from .classical.engine import ClassicalEngine
 from .contract import Engine
 from .errors import INSTALL_HINT, ModelError
 from .modelpath import resolve_model_path

@@ -8,7 +8,7 @@ import logging
 import pytest
 from eraser_samples import box_mask, data_url, encode, photo
 
-from magiceraser.classical import ClassicalEngine
+from magiceraser.classical.engine import ClassicalEngine
 from magiceraser.common import url_for_host
 from magiceraser.server import create_app, exposure_warning
 

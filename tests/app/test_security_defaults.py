@@ -17,7 +17,7 @@ from fuzz_cases import FORMATS, forged_size
 from PIL import Image, ImageFile
 from test_api_internal_errors import BrokenEngine
 
-from magiceraser.classical import ClassicalEngine
+from magiceraser.classical.engine import ClassicalEngine
 from magiceraser.server import WEB_DIR, create_app
 
 MARKER = "zz-request-named-path"
