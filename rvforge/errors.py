@@ -60,3 +60,9 @@ class EmulationError(ForgeError):
     """The riscv64 userland could not be created, entered or used."""
 
     exit_code = 8
+
+
+class Busy(ForgeError):
+    """Another run holds the wheelhouse or the cache this run needs."""
+
+    exit_code = 9

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from rvforge import REPO_ROOT, environment
-from rvforge.build import buildenv, recipe_build, resume, sources
+from rvforge.build import buildenv, lock, recipe_build, resume, sources
 from rvforge.build.plan import BuildTarget, PlanEntry, make_plan, render
 from rvforge.build.recipes import load_all
 from rvforge.build.wheelhouse import Wheelhouse
@@ -82,31 +83,34 @@ def main(only: list[str] | None = None, jobs: str | None = None, dry_run: bool =
     job_count = _jobs(host, jobs)
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     all_recipes = load_all(Path(recipes) if recipes else None, python)
-    house = Wheelhouse(Path(wheelhouse) if wheelhouse else REPO_ROOT / "wheelhouse").load()
+    house_dir = Path(wheelhouse) if wheelhouse else REPO_ROOT / "wheelhouse"
     cache = cache_dir()
-    target = BuildTarget(chosen.name, python, host.machine)
-    steps = make_plan(all_recipes, only, house, target, cache, force=force)
-    info(f"profile {chosen.name}, Python {python} ({sys.executable}), machine {host.machine}")
-    info(f"wheelhouse {house.path}, cache {cache}")
-    info(render(steps))
-    todo = [s for s in steps if s.todo]
-    if download_only:
-        _download_all(steps, cache)
+    # Dry runs read only; everything else holds the wheelhouse and the cache alone.
+    with nullcontext() if dry_run else lock.exclusive(house_dir, cache):
+        house = Wheelhouse(house_dir).load()
+        target = BuildTarget(chosen.name, python, host.machine)
+        steps = make_plan(all_recipes, only, house, target, cache, force=force)
+        info(f"profile {chosen.name}, Python {python} ({sys.executable}), machine {host.machine}")
+        info(f"wheelhouse {house.path}, cache {cache}")
+        info(render(steps))
+        todo = [s for s in steps if s.todo]
+        if download_only:
+            _download_all(steps, cache)
+            return 0
+        if not todo and not dry_run:
+            info("nothing to do: every wheel matches its inputs")
+            return 0
+        ctx = buildenv.BuildContext(profile=chosen, sysroot=root, python=python, machine=host.machine,
+                                    jobs=job_count, cache=cache, ccache=_ccache())
+        if dry_run:
+            _print_environment(steps, ctx)
+            info("\ndry run: nothing fetched or built")
+            return 0
+        for plan_step in todo:
+            if plan_step.status == "corrupt":
+                warn(f"{house.wheel_path(plan_step.recipe.name)} no longer matches its sha256 in "
+                     f"{house.manifest_path.name}: rebuilding {plan_step.recipe.name}")
+            wheel = recipe_build.run_step(plan_step, all_recipes, ctx, house, chosen.name)
+            info(f"    -> {wheel}")
+        info(f"done: {len(todo)} wheel(s) added to {house.path}")
         return 0
-    if not todo and not dry_run:
-        info("nothing to do: every wheel matches its inputs")
-        return 0
-    ctx = buildenv.BuildContext(profile=chosen, sysroot=root, python=python, machine=host.machine,
-                           jobs=job_count, cache=cache, ccache=_ccache())
-    if dry_run:
-        _print_environment(steps, ctx)
-        info("\ndry run: nothing fetched or built")
-        return 0
-    for plan_step in todo:
-        if plan_step.status == "corrupt":
-            warn(f"{house.wheel_path(plan_step.recipe.name)} no longer matches its sha256 in "
-                 f"{house.manifest_path.name}: rebuilding {plan_step.recipe.name}")
-        wheel = recipe_build.run_step(plan_step, all_recipes, ctx, house, chosen.name)
-        info(f"    -> {wheel}")
-    info(f"done: {len(todo)} wheel(s) added to {house.path}")
-    return 0
