@@ -1,5 +1,5 @@
-"""One build at a time per wheelhouse and per cache: two runs would build into the same work dirs
-and race on the manifest. The lock is the kernel's (``flock``), so a killed run never leaves a
+"""One build at a time per cache: two runs would build into the same work dirs and race on a
+wheelhouse manifest. The lock is the kernel's (``flock``), so a killed run never leaves a
 stale one; the file only says who holds it."""
 
 from __future__ import annotations

@@ -85,8 +85,9 @@ def main(only: list[str] | None = None, jobs: str | None = None, dry_run: bool =
     all_recipes = load_all(Path(recipes) if recipes else None, python)
     house_dir = Path(wheelhouse) if wheelhouse else REPO_ROOT / "wheelhouse"
     cache = cache_dir()
-    # Dry runs read only; everything else holds the wheelhouse and the cache alone.
-    with nullcontext() if dry_run else lock.exclusive(house_dir, cache):
+    # Dry runs read only; everything else holds the cache (work dirs, sources) alone. The lock lives
+    # in the cache, not the wheelhouse: a wheelhouse holds wheels and their manifest, nothing else.
+    with nullcontext() if dry_run else lock.exclusive(cache):
         house = Wheelhouse(house_dir).load()
         target = BuildTarget(chosen.name, python, host.machine)
         steps = make_plan(all_recipes, only, house, target, cache, force=force)
