@@ -1,8 +1,10 @@
 """Invoke tasks: thin entry points; every body lives in the rvforge package."""
 
 from invoke import task
+from invoke.exceptions import Exit
 
 from rvforge.tasks import bench as bench_task
+from rvforge.tasks import build_helper as build_helper_task
 from rvforge.tasks import build_wheels as build_wheels_task
 from rvforge.tasks import deploy as deploy_task
 from rvforge.tasks import doctor as doctor_task
@@ -19,11 +21,13 @@ from rvforge.tasks.edge import run_task
         "sysroot": "Look up libraries, headers and .pc files under this directory",
         "fix": "Apply the fixes the tool may make itself (synthesize openblas.pc in its own dir)",
         "json": "Print the result as JSON",
+        "cross_target": "Check the cross toolchain and root for this profile instead (--fix creates the root)",
     }
 )
-def doctor(c, profile=None, sysroot=None, fix=False, json=False):
+def doctor(c, profile=None, sysroot=None, fix=False, json=False, cross_target=None):
     """Check the build host and print the exact command that fixes each problem."""
-    run_task(doctor_task.main, profile=profile, sysroot=sysroot, fix=fix, as_json=json)
+    run_task(doctor_task.main, profile=profile, sysroot=sysroot, fix=fix, as_json=json,
+             cross_target=cross_target)
 
 
 @task(
@@ -39,14 +43,46 @@ def doctor(c, profile=None, sysroot=None, fix=False, json=False):
         "force": "Rebuild even when the cached wheel matches its inputs",
         "download_only": "Fetch every source and build requirement into the cache, build nothing",
         "recipes": "Recipe directory (default: ./recipes, or $RVFORGE_RECIPES)",
+        "distcc": "Compile helpers HOST[:PORT][/SLOTS],... (default: invoke.yaml build_wheels.distcc, "
+                  "then the profile's distcc)",
+        "cross_target": "Cross-build on this x86_64 machine for this profile (e.g. debian-riscv64) into "
+                        "./wheelhouse/PROFILE, each wheel tested as target code under qemu-user",
+        "status": "Show who is building what in the cache, how far and the time left (read-only)",
+        "json": "With --status: print it as JSON",
     },
 )
 def build_wheels(c, only=None, jobs=None, dry_run=False, wheelhouse=None, profile=None,
-                 sysroot=None, force=False, download_only=False, recipes=None):
+                 sysroot=None, force=False, download_only=False, recipes=None, distcc=None,
+                 cross_target=None, status=False, json=False):
     """Build numpy, scipy, scikit-image, Pillow, torch and torchvision wheels into the wheelhouse."""
     run_task(build_wheels_task.main, only=only or [], jobs=jobs, dry_run=dry_run,
         wheelhouse=wheelhouse, profile=profile, sysroot=sysroot, force=force,
-        download_only=download_only, recipes=recipes)
+        download_only=download_only, recipes=recipes, distcc=distcc, cross_target=cross_target,
+        status=status, as_json=json,
+        distcc_config=(c.config.get("build_wheels") or {}).get("distcc"))
+
+
+@task(
+    name="build-helper",
+    help={
+        "profile": "Target profile to compile for (default openeuler-riscv64: gcc 12, rv64gc/lp64d)",
+        "listen": "Address distccd listens on (default 127.0.0.1)",
+        "allow": "Networks allowed to send jobs, CIDR, comma-separated (required unless listening on loopback)",
+        "port": "TCP port (default 3632)",
+        "jobs": "Parallel compile slots (default: this machine's cores)",
+        "install": "Install distcc and the target's gcc with apt-get when missing",
+        "systemd": "Write a systemd user unit instead of running in the foreground",
+        "stop": "Stop the running helper",
+        "status": "Show whether the helper runs and how many jobs it compiled",
+    },
+)
+def build_helper(c, profile=None, listen="127.0.0.1", allow=None, port=None, jobs=None, install=False,
+                 systemd=False, stop=False, status=False):
+    """Run distccd as a compile helper for a target profile (build-wheels --distcc uses it)."""
+    code = run_task(build_helper_task.main, profile=profile, listen=listen, allow=allow, port=port,
+                    jobs=jobs, install=install, systemd=systemd, stop=stop, status=status)
+    if code:
+        raise Exit(code=code)
 
 
 @task(
@@ -104,11 +140,13 @@ def serve(c, host=None, port=None, model=None, prefix=None):
         "model": "Time this model (big-lama dir, best.ckpt or big-lama.pt) instead of random big-lama weights",
         "threads": "This engine's threads (default all cores; the 2024 method always runs on 1)",
         "mkldnn": "oneDNN modes to run: on, off or both (default both)",
+        "json": "Also write the results and the BLAS report (core, vector unit, sgemm GFLOP/s) to this JSON file",
     }
 )
-def bench(c, sizes=None, quick=False, output=None, model=None, threads=None, mkldnn=None):
+def bench(c, sizes=None, quick=False, output=None, model=None, threads=None, mkldnn=None, json=None):
     """Benchmark the eraser (oneDNN on/off, 2024 method vs this engine) into docs/benchmarks.md."""
-    run_task(bench_task.main, sizes=sizes, quick=quick, output=output, model=model, threads=threads, mkldnn=mkldnn)
+    run_task(bench_task.main, sizes=sizes, quick=quick, output=output, model=model, threads=threads, mkldnn=mkldnn,
+             json_path=json)
 
 
 @task(help={"check": "Only report whether a generated file is stale (exit 2), change nothing"})

@@ -14,9 +14,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; t
 # System packages: compilers, pkg-config, OpenBLAS, and what the tests drive for real.
 if command -v apt-get >/dev/null; then
   pkgs="gcc g++ gfortran pkg-config libopenblas-dev cmake ninja-build patch git ccache python3-venv
-        libjpeg-dev zlib1g-dev"
+        libjpeg-dev zlib1g-dev libprotobuf-dev protobuf-compiler"
   [ "$DEV" = 1 ] && pkgs="$pkgs meson chromium chromium-driver openssh-server openssh-client rsync
-        proot qemu-user-static debootstrap libseccomp-dev"
+        proot qemu-user-static debootstrap libseccomp-dev distcc gcc-riscv64-linux-gnu g++-riscv64-linux-gnu"
   missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
   if [ -n "$missing" ]; then
     as_root apt-get update -qq

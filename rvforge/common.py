@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import socket
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from rvforge.errors import Busy
 
 #: Addresses that mean "every interface": a browser cannot open them, so they are shown as loopback.
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
@@ -56,3 +62,46 @@ def display_host(host: str) -> str:
     if host in WILDCARD_HOSTS:
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
+
+
+@contextmanager
+def exclusive_lock(path: Path, label: str, what: str, hint: str) -> Iterator[int]:
+    """Hold a kernel ``flock`` on ``path`` (a killed holder never leaves a stale lock) and write who
+    holds it there; a second taker gets ``Busy("WHAT is in use by <holder>")``. Yields the fd: a child
+    process given it keeps the lock after this one exits."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy(f"{what} is in use by {lock_holder(path) or 'another process'}", hint=hint) from None
+        note_holder(fd, os.getpid(), label)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def note_holder(fd: int, pid: int, label: str) -> None:
+    """Record in a held lock who holds it (a child that inherited it may take over the note)."""
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {pid} ({label}), started {started}\n".encode(), 0)
+    except OSError:
+        pass  # a full disk: the lock holds all the same, only its holder goes unnamed
+
+
+def lock_holder(path: Path) -> str | None:
+    """Who holds the ``exclusive_lock`` on ``path`` now (what they wrote), None when nobody does."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None
+    except BlockingIOError:
+        return os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another process"
+    finally:
+        os.close(fd)

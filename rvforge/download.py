@@ -89,6 +89,12 @@ def _attempt(url: str, part: Path, progress_name: str, timeout: float) -> bool:
         return total is None or done >= total
 
 
+def disk_failure(exc: SourceError) -> bool:
+    """True when ``fetch`` failed writing to its own disk (a full cache), not reaching the server."""
+    cause = exc.__cause__
+    return isinstance(cause, OSError) and not isinstance(cause, requests.RequestException)
+
+
 def fetch(url: str, directory: Path, timeout: float = 60) -> Path:
     """Download ``url`` into ``directory`` (resuming a previous ``.part``); returns the file."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -104,6 +110,13 @@ def fetch(url: str, directory: Path, timeout: float = 60) -> Path:
         except (requests.ConnectionError, requests.Timeout,
                 requests.exceptions.ChunkedEncodingError) as exc:
             last_error = exc
+        except OSError as exc:  # writing the part failed (requests' own errors are OSErrors too)
+            if isinstance(exc, requests.RequestException):
+                raise
+            have = part.stat().st_size if part.exists() else 0
+            raise SourceError(f"could not save {url} into {directory} after {have / 1e6:.1f} MB: {exc}",
+                              hint=f"free space on the disk holding {directory}, then run the same command again "
+                                   "(the download resumes from the bytes kept)") from exc
         have = part.stat().st_size if part.exists() else 0
         if have <= before:
             break  # no progress: the server is unreachable or refuses, retrying will not help

@@ -30,12 +30,16 @@ VARIABLES = (
     Variable("RVFORGE_INDEX_URL", "build-wheels",
              "package index (simple API) for sources and build requirements; default `PIP_INDEX_URL`, "
              "then pip's configured `index-url`, then pip's own default"),
+    Variable("RVFORGE_DEBIAN_MIRROR", "build-wheels",
+             "Debian archive base URL for recipes' Debian source tarballs; default: this host's "
+             "apt mirror, else debootstrap's default"),
     Variable("RVFORGE_CCACHE", "build-wheels", "`0` builds without ccache even when it is installed"),
     Variable("RVFORGE_MACHINE", "doctor, build-wheels",
              "the machine to plan for instead of `uname -m` (e.g. `riscv64` with `--sysroot` on x86_64)"),
     Variable("RVFORGE_RISCV64_SUITE", "ci/riscv64", "Debian suite of the emulated userland; default `forky`"),
-    Variable("RVFORGE_RISCV64_MIRROR", "ci/riscv64",
-             "Debian mirror for the userland; default: this host's apt mirror, else debootstrap's default"),
+    Variable("RVFORGE_RISCV64_MIRROR", "ci/riscv64, build-wheels --cross-target",
+             "Debian mirror for the userland and the cross root; default: this host's apt mirror, "
+             "else debootstrap's default"),
     Variable("RVFORGE_RISCV64_PACKAGES", "ci/riscv64",
              "package list of the userland; default `ci/riscv64/packages.txt`"),
     Variable("RVFORGE_RISCV64_SKIP_BUILD", "tests",

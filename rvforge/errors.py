@@ -63,6 +63,6 @@ class EmulationError(ForgeError):
 
 
 class Busy(ForgeError):
-    """Another run holds the wheelhouse or the cache this run needs."""
+    """Another run holds what this run needs: the build cache, a deploy prefix or the models dir."""
 
     exit_code = 9

@@ -42,3 +42,18 @@ def invoke(*args: str, cwd: Path = REPO, env: dict | None = None, timeout: float
     if check and proc.returncode != 0:
         raise AssertionError(f"invoke {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path, request: pytest.FixtureRequest):
+    """A tmpfs of the size a test names with ``@pytest.mark.disk_size("2m")``: a real full disk
+    without touching the machine's own (mounting needs root; the test skips without it)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    marker = request.node.get_closest_marker("disk_size")
+    size = marker.args[0] if marker else "2m"
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGES = {"rvforge": REPO / "rvforge", "magiceraser": REPO / "app" / "magiceraser"}
 MAX_LINES = 400
 #: rvforge's stages, lowest first: a module may import its own stage and the ones below it only.
-STAGES = ("shared", "config", "ontarget", "host", "build", "deploy", "emulation", "tasks")
+STAGES = ("shared", "config", "ontarget", "host", "build", "deploy", "emulation", "cross", "tasks")
 SHARED = {"rvforge", "rvforge.errors", "rvforge.log", "rvforge.common", "rvforge.paths", "rvforge.download",
           "rvforge.environment"}
 

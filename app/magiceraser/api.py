@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import PurePath
 from urllib.parse import quote
@@ -17,6 +17,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import __version__
+from .blas.health import BlasHealth
 from .contract import Engine
 from .dataurl import decode_payload, encode_data_url
 from .erase_bytes import Erased, erase, parse_options
@@ -41,6 +42,7 @@ class Runtime:
 
     engine: Engine
     queue: InferenceQueue
+    blas: BlasHealth = field(default_factory=BlasHealth)
 
 
 def runtime() -> Runtime:
@@ -139,7 +141,8 @@ def inpaint():
 
 @bp.get("/api/v1/health")
 def health():
-    """Engine, model and queue state: what a UI shows and what a deploy check verifies."""
+    """Engine, model and queue state: what a UI shows and what a deploy check verifies; the BLAS in use
+    (its sgemm speed measured once, in the background, from the first health call on)."""
     state = runtime()
     config = current_app.config
     return jsonify({
@@ -151,6 +154,7 @@ def health():
         "max_waiting": state.queue.max_waiting,
         "max_pixels": config["MAX_PIXELS"],
         "max_request_bytes": config["MAX_CONTENT_LENGTH"],
+        "blas": state.blas.snapshot(),
     })
 
 

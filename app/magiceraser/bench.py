@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from . import threads
+from .blas import probe as blas_probe
 from .errors import ModelError
 from .strategy import InpaintOptions
 
@@ -96,6 +97,7 @@ def _predictor(model: str | None, tiling: Tiling) -> Predictor:
     import torch
 
     from .lama.ffc import FFCResNetGenerator
+    from .lama.fold import fold_batchnorm
     from .lama.predictor import generator_predictor
     from .lama.runner import load_predictor
     from .lama.weights.config import BIG_LAMA
@@ -103,7 +105,7 @@ def _predictor(model: str | None, tiling: Tiling) -> Predictor:
     if model is not None:
         return load_predictor(Path(model), tiling)[0]
     torch.manual_seed(0)
-    return generator_predictor(FFCResNetGenerator(BIG_LAMA, tiling).eval().requires_grad_(False))
+    return generator_predictor(fold_batchnorm(FFCResNetGenerator(BIG_LAMA, tiling).eval().requires_grad_(False)))
 
 
 def _worker(case: Case) -> dict:
@@ -183,7 +185,20 @@ def _fmt_seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def render(outcomes: list[Outcome], command: str) -> str:
+def blas_report(count: int | None, seconds: float = 2.0) -> dict:
+    """The BLAS the engine uses, judged in a child that imports numpy and torch as a worker does
+    (same thread settings): library, core, CPU vector unit, sgemm GFLOP/s, verdict."""
+    env = dict(os.environ)
+    env.setdefault("OPENBLAS_NUM_THREADS", str(count or threads.available_cores()))
+    cmd = [sys.executable, "-m", "magiceraser.blas", "--import", "numpy,torch", "--json", "--seconds", str(seconds)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    if proc.returncode:
+        last = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        return {"lines": [f"BLAS probe failed: {last}"], "error": last}
+    return json.loads(proc.stdout)
+
+
+def render(outcomes: list[Outcome], command: str, blas_lines: list[str] | None = None) -> str:
     """The ``## Eraser engine`` markdown section."""
     host = f"{platform.machine()}, {os.cpu_count()} cores, {_total_memory_bytes() / 2**30:.0f} GB RAM"
     import torch
@@ -199,6 +214,7 @@ def render(outcomes: list[Outcome], command: str) -> str:
              "(the full-frame run has no warm-up); each configuration in its own process; peak RSS = that "
              "process's ru_maxrss. Load average (1/5/15 min) when the table was written: "
              + "/".join(f"{v:.1f}" for v in os.getloadavg()) + f" on {os.cpu_count()} cores.", "",
+             *([*(f"- {line}" for line in blas_lines), ""] if blas_lines else []),
              "| oneDNN | size | method | runs | median s | peak RSS MB | speed-up vs 2024 |",
              "|---|---|---|---|---|---|---|"]
     legacy = {(o.case.width, o.case.height, o.case.mkldnn): o.median for o in outcomes if o.case.method == "2024"}
@@ -274,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per configuration (median reported)")
     parser.add_argument("--quick", action="store_true", help="one small size (640x360), one run, oneDNN off")
     parser.add_argument("--output", type=Path, help="markdown file whose '## Eraser engine' section is replaced")
+    parser.add_argument("--json", type=Path, help="also write the results and the BLAS report to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -286,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes, repeats = args.sizes, max(1, args.repeats)
     if args.quick:
         sizes, repeats, modes = [(640, 360)], 1, [False]
+    blas = blas_report(args.threads)
+    print("\n".join(blas["lines"]), flush=True)
     outcomes = []
     for case in plan_cases(sizes, modes, repeats, args.threads, model):
         reason = legacy_skip_reason(case)
@@ -295,7 +314,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{outcome.note or _fmt_seconds(outcome.median) + ' s'}  peak "
               f"{'-' if outcome.peak_rss_mb is None else f'{outcome.peak_rss_mb:.0f} MB'}", flush=True)
     command = "magiceraser bench " + " ".join(argv if argv is not None else sys.argv[1:])
-    section = render(outcomes, command.strip())
+    shared_lines = blas_probe.lines(blas, short=True) if "vector" in blas else blas["lines"]  # no local paths
+    section = render(outcomes, command.strip(), shared_lines)
+    if args.json:
+        args.json.write_text(json.dumps({"command": command.strip(), "blas": blas, "results": [
+            {**asdict(o.case), "seconds": o.seconds, "median": o.median, "peak_rss_mb": o.peak_rss_mb, "note": o.note}
+            for o in outcomes]}, indent=2) + "\n")
     if args.output:
         write_section(args.output, section)
         print(f"wrote {SECTION[3:]!r} to {args.output}")

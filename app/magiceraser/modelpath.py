@@ -39,3 +39,13 @@ def resolve_model_path(explicit: str | os.PathLike | None) -> Path | None:
         if (candidate / "config.yaml").is_file() or candidate.is_file():
             return candidate
     return None
+
+
+def public_model_path(path: Path) -> str:
+    """How health and logs name the model: relative to the models dir when it is installed there,
+    else its file name, so no answer reveals the server's home directory or folder layout."""
+    models = (user_data_dir() / "models").absolute()
+    try:
+        return Path(path).absolute().relative_to(models).as_posix()
+    except ValueError:
+        return Path(path).name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import resource
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +37,14 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 100 * 2**20,
     "CORS_ORIGINS": None,      # None: loopback origins only; or a list of origins, "*" for any
 }
+
+
+#: waitress's connection handling (docs/api.md, "Limits"). Slow clients hold a connection each but no
+#: thread, so only the connection count can run out: it is set far above what a few clients trickling
+#: bytes can hold (waitress's default, 100, let 100 of them lock every later client out), polled with
+#: poll(2) (select(2) stops at descriptor 1024), and an idle connection is closed after a minute.
+CONNECTION_LIMITS = {"connection_limit": 1000, "channel_timeout": 60, "cleanup_interval": 10,
+                     "asyncore_use_poll": True}
 
 
 class WebPath(PathConverter):
@@ -130,6 +139,15 @@ def exposure_warning(host: str) -> str | None:
             "photos sent to it; use --host 127.0.0.1 to keep it private")
 
 
+def _allow_descriptors(wanted: int) -> None:
+    """Raise the open-file limit towards ``wanted`` (one descriptor per connection), as far as the
+    hard limit allows: a process limit of 1024 would otherwise cap the connections first."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard),
+                                                    hard))
+
+
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 7777) -> None:
     """Listen (OSError if the port is taken), print the URL, then serve until interrupted.
 
@@ -137,8 +155,10 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 7777) -> None:
     503 answers never queue behind an inference. waitress reads each body in full before a thread
     sees it (so a slow upload holds no thread and no place in the queue) and refuses a body of
     over twice the limit from its Content-Length alone."""
+    _allow_descriptors(CONNECTION_LIMITS["connection_limit"] + 100)
     server = create_server(app, host=host, port=port, threads=app.config["MAX_WAITING"] + 3,
-                           max_request_body_size=2 * app.config["MAX_CONTENT_LENGTH"], ident="magiceraser")
+                           max_request_body_size=2 * app.config["MAX_CONTENT_LENGTH"], ident="magiceraser",
+                           **CONNECTION_LIMITS)
     server.channel_class = json_error_channel(_too_large_message(app))
     warning = exposure_warning(host)
     if warning:

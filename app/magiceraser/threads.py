@@ -4,6 +4,12 @@ torch.set_num_threads reaches OpenMP (and MKL) only; an OpenBLAS linked into tor
 keeps its own pool, so it is set too - through the environment before torch loads and through
 openblas_set_num_threads afterwards. OMP_NUM_THREADS is never forced to 1. The allocator caches
 that grow with each new input shape (oneDNN primitives, the CPU LRU cache) are capped.
+
+Policy: N threads compute at once, N = --threads (default: all cores), never N x N. torch's
+intra-op pool and OpenBLAS's are both N, but they take turns: at batch size 1 the engine's GEMMs
+(im2col convs, Winograd bmm, 1x1 convs) are called outside torch's parallel regions, where an
+OpenMP OpenBLAS runs on torch's own threads and a pthreads one on its N while torch's sleep
+(passive waits). tests/app/test_thread_policy.py counts the threads that burn CPU in a pass.
 """
 
 from __future__ import annotations

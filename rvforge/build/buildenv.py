@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Mapping, Protocol, TextIO
 
 from rvforge.build import sources
+from rvforge.build.distcc_hosts import DistccSetup
 from rvforge.build.recipes import Recipe
 from rvforge.errors import BuildFailed
 from rvforge.host import pkgconfig
@@ -42,6 +43,7 @@ class BuildContext:
     jobs: int
     cache: Path
     ccache: str | None  # path of ccache when present
+    distcc: DistccSetup | None = None  # compile helpers (always with ccache)
 
 
 def pip_cache(cache: Path) -> Path:
@@ -84,12 +86,17 @@ def build_environment(recipe: Recipe, ctx: BuildContext, tree: Path, venv: Path,
         TZ="UTC",
     )
     if ctx.ccache:
+        cc, cxx = (ctx.distcc.cc, ctx.distcc.cxx) if ctx.distcc else ("gcc", "g++")
         env.update(
-            CC=f"{ctx.ccache} gcc", CXX=f"{ctx.ccache} g++",
+            CC=f"{ctx.ccache} {cc}", CXX=f"{ctx.ccache} {cxx}",
             CMAKE_C_COMPILER_LAUNCHER=ctx.ccache, CMAKE_CXX_COMPILER_LAUNCHER=ctx.ccache,
             CCACHE_DIR=env.get("CCACHE_DIR") or str(ctx.cache / "ccache"),
             CCACHE_BASEDIR=str(tree.parent), CCACHE_NOHASHDIR="1",
         )
+    if ctx.distcc:
+        env.update(ctx.distcc.env())
+        for flag in ("CFLAGS", "CXXFLAGS"):
+            env[flag] = " ".join([env[flag], *ctx.distcc.flags])
     env.update({key: expand(value, ctx.jobs) for key, value in recipe.env.items()})
     return env
 
@@ -97,6 +104,13 @@ def build_environment(recipe: Recipe, ctx: BuildContext, tree: Path, venv: Path,
 def config_settings(recipe: Recipe, jobs: int) -> list[str]:
     return [f"{key}={expand(value, jobs)}" for key, values in recipe.config_settings.items()
             for value in values]
+
+
+def link_settings(recipe: Recipe, ctx: BuildContext) -> list[str]:
+    """With helpers, ``-j`` counts their slots; links run here, so Meson's link pool keeps them
+    to what this machine's RAM allows."""
+    meson = any(req.replace("_", "-").startswith("meson-python") for req in recipe.build_requires)
+    return [f"setup-args=-Dbackend_max_links={ctx.distcc.local_jobs}"] if ctx.distcc and meson else []
 
 
 class LineWatcher(Protocol):
@@ -170,14 +184,16 @@ def pip(python: Path) -> list[str]:
     return [sys.executable, "-m", "pip", "--python", str(python)]
 
 
-def download(requirements: list[str], cache: Path, log: TextIO) -> None:
-    """Put wheels for exactly ``requirements`` into the pip cache.
+def download(requirements: list[str], cache: Path, log: TextIO, python_version: str | None = None) -> None:
+    """Put wheels for exactly ``requirements`` into the pip cache (for another Python X.Y
+    with ``python_version``: a cross build's build Python).
 
     No dependency resolution: recipes pin every requirement, and the ones built here (numpy,
     Pillow...) come from the wheelhouse. Resolving would fetch, say, PyPI's newest numpy for
     pythran - a wheel that does not exist for riscv64 and would shadow the one just built."""
     if requirements:
-        run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+        other = ["--python-version", python_version] if python_version else []
+        run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", *other,
              "--index-url", sources.index_url(), "-d", str(pip_cache(cache)), *requirements], log,
             clean_env(), what="downloading build requirements")
 

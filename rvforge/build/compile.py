@@ -14,6 +14,7 @@ from typing import Callable, TextIO
 
 from rvforge.build import buildenv, diagnose
 from rvforge.build.progress import Progress
+from rvforge.build.progress_log import Journal
 from rvforge.errors import BuildFailed
 from rvforge.log import info, step
 
@@ -24,8 +25,8 @@ Command = Callable[[int], tuple[list[str], dict[str, str]]]
 class _Watch:
     """Progress lines for the terminal, and the first line saying a compiler was killed."""
 
-    def __init__(self, label: str) -> None:
-        self.progress = Progress(label)
+    def __init__(self, label: str, journal: Journal | None) -> None:
+        self.progress = Progress(label, journal=journal)
         self.killed: str | None = None
 
     def line(self, text: str) -> None:
@@ -42,10 +43,10 @@ def _jobs(count: int) -> str:
 
 
 def _attempt(label: str, command: Command, jobs: int, log: TextIO, cwd: Path,
-             what: str) -> tuple[BuildFailed, str] | None:
+             what: str, journal: Journal | None) -> tuple[BuildFailed, str] | None:
     """None when the build succeeded; (the failure, the kill line) when a compiler was killed.
     Any other failure raises."""
-    watch = _Watch(label)
+    watch = _Watch(label, journal)
     args, env = command(jobs)
     try:
         with step(f"{label} ({_jobs(jobs)})"):
@@ -57,9 +58,11 @@ def _attempt(label: str, command: Command, jobs: int, log: TextIO, cwd: Path,
     return None
 
 
-def compile_step(label: str, command: Command, jobs: int, log: TextIO, cwd: Path, what: str) -> None:
-    """Run the build; if a compiler is killed and more than one job ran, once more with half."""
-    killed = _attempt(label, command, jobs, log, cwd, what)
+def compile_step(label: str, command: Command, jobs: int, log: TextIO, cwd: Path, what: str,
+                 journal: Journal | None = None) -> None:
+    """Run the build; if a compiler is killed and more than one job ran, once more with half.
+    Progress lines also go to ``journal`` (machine form) when given."""
+    killed = _attempt(label, command, jobs, log, cwd, what, journal)
     if killed is None:
         return
     failure, line = killed
@@ -68,6 +71,6 @@ def compile_step(label: str, command: Command, jobs: int, log: TextIO, cwd: Path
         raise failure
     info(f"    a compiler was killed, most likely out of memory ({line}): building again, once, "
          f"with {_jobs(fewer)} instead of {jobs}, in the same build tree")
-    again = _attempt(label, command, fewer, log, cwd, what)
+    again = _attempt(label, command, fewer, log, cwd, what, journal)
     if again is not None:
         raise again[0]

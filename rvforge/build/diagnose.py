@@ -43,6 +43,10 @@ KNOWN = (
           "(--jobs 1 or 2) or add swap"),
     Known(r"sha256 mismatch|THESE PACKAGES DO NOT MATCH THE HASHES",
           "a downloaded file does not match its pinned sha256: check the index or mirror"),
+    Known(r"Failed to clone repository|fatal: unable to access '[a-z+]+://|Could not resolve host",
+          "the package's own build tried to download something (a git clone at configure time) "
+          "that this machine cannot reach: the recipe must supply it as a source, or patch the "
+          "fetch out, so the build runs offline"),
     Known(r"Failed to establish a new connection|Temporary failure in name resolution|"
           r"Network is unreachable|No matching distribution found|Could not find a version that "
           r"satisfies",

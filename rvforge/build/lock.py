@@ -4,41 +4,21 @@ stale one; the file only says who holds it."""
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO
 
-from rvforge.errors import Busy
+from rvforge.common import exclusive_lock
 
 LOCK_NAME = ".rvforge-build.lock"
 
 
 @contextmanager
 def _one(directory: Path) -> Iterator[None]:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / LOCK_NAME
-    handle: IO[str] = path.open("a+")
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise Busy(f"{directory} is in use by {holder}",
-                       hint="wait for that build to finish (or stop it), then run the command again") from None
-        handle.seek(0)
-        handle.truncate()
-        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
-        handle.write(f"pid {os.getpid()} ({' '.join(sys.argv[-4:])}), started {started}\n")
-        handle.flush()
+    with exclusive_lock(directory / LOCK_NAME, " ".join(sys.argv[-4:]), str(directory),
+                        hint="wait for that build to finish (or stop it), then run the command again"):
         yield
-    finally:
-        handle.close()
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Apply a recipe's patches whose conditions hold (machine, profile, Python).
+"""Apply a recipe's patches whose conditions hold (machine, profile, Python, source).
 
 Each patch is tried with ``--dry-run`` first, so a patch that no longer fits leaves the tree
 untouched and the error names the patch and the recipe instead of a half-patched build.
@@ -15,7 +15,9 @@ from rvforge.errors import BuildFailed
 
 
 def applicable(recipe: Recipe, *, machine: str, profile: str, python: str) -> list[Patch]:
-    return [p for p in recipe.patches if p.applies(machine=machine, profile=profile, python=python)]
+    """The patches whose ``when`` holds, including the recipe's chosen source alternative."""
+    return [p for p in recipe.patches
+            if p.applies(machine=machine, profile=profile, python=python, source=recipe.source.name)]
 
 
 def apply(recipe: Recipe, patches: list[Patch], tree: Path, log: TextIO) -> None:

@@ -11,10 +11,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rvforge.build import resume, sources
+from rvforge.build import estimates, resume, sources
 from rvforge.build.recipes import Recipe
 from rvforge.build.wheelhouse import Wheelhouse
 from rvforge.errors import ConfigError
+from rvforge.log import format_duration
 
 
 @dataclass(frozen=True)
@@ -128,14 +129,27 @@ def make_plan(recipes: dict[str, Recipe], only: list[str] | None, wheelhouse: Wh
     return steps
 
 
-def render(steps: list[PlanEntry]) -> str:
+def _cost(expected: estimates.Expected | None) -> str:
+    if expected is None or expected.seconds is None:
+        return ""
+    disk = f", {estimates.size(expected.disk_bytes)} disk" if expected.disk_bytes else ""
+    return f" (~{format_duration(expected.seconds)}{disk}, {expected.basis})"
+
+
+def render(steps: list[PlanEntry], outlook: estimates.Outlook | None = None) -> str:
+    """The plan, one line per recipe; with an ``outlook``, the expected time and disk of each
+    build, their total, and a warning when the cache's disk is too small for the largest."""
+    costs = outlook.costs if outlook else {}
     lines = ["plan:"]
     for index, step in enumerate(steps, 1):
         recipe = step.recipe
-        origin = recipe.source.filename or recipe.source.url or str(recipe.source.path)
         label = f"{recipe.name} {recipe.version}"
+        alternative = f" '{recipe.source.name}'" if recipe.source.name else ""
+        cost = _cost(costs.get(recipe.name)) if step.todo else ""
         lines.append(f"  {index:2d}. {label:<24} {step.describe():<44} "
-                     f"[{recipe.source.kind}: {origin}]")
+                     f"[{recipe.source.kind}{alternative}: {recipe.source.label}]{cost}")
     todo = sum(step.todo for step in steps)
     lines.append(f"  {todo} to do, {len(steps) - todo} cached")
+    if outlook:
+        lines.extend(outlook.summary([step.recipe.name for step in steps if step.todo and step.recipe.builds]))
     return "\n".join(lines)

@@ -4,7 +4,8 @@ tool's own counters, or the elapsed time when it prints none.
 ninja (meson, and CMake's Ninja generator under torch's setup.py) prints ``[k/N]`` per finished
 job; CMake's Makefiles print ``[ 42%]``. A torch build has ~1,500 jobs over hours, so a line goes
 out every 5 % or every few minutes, never more than one per ``MIN_GAP`` seconds; the full output
-stays in the build log.
+stays in the build log. Each line also goes to the recipe's progress journal (``progress_log``),
+which ``build-wheels --status`` reads.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import time
 from typing import Callable
 
+from rvforge.build.progress_log import Journal
 from rvforge.log import format_duration, info
 
 _NINJA = re.compile(r"^\s*\[(\d+)/(\d+)\]")
@@ -40,8 +42,8 @@ class Progress:
     counts only the jobs left) estimate from its own pace."""
 
     def __init__(self, label: str, clock: Callable[[], float] = time.monotonic,
-                 emit: Callable[[str], None] = info) -> None:
-        self.label, self.clock, self.emit = label, clock, emit
+                 emit: Callable[[str], None] = info, journal: Journal | None = None) -> None:
+        self.label, self.clock, self.emit, self.journal = label, clock, emit, journal
         self.start = self.last_said = clock()
         self.last_percent = -STEP_PERCENT
         self.count: tuple[int, int] | None = None
@@ -72,10 +74,14 @@ class Progress:
         elapsed = f"{format_duration(now - self.start)} elapsed"
         if self.count is None:
             self.emit(f"    {self.label}: {elapsed}")
+            if self.journal:
+                self.journal.record(None, None, now - self.start, None)
             return
         done, total = self.count
         self.last_percent = 100 * done // max(total, 1)
         left = self._left(now)
+        if self.journal:
+            self.journal.record(done, total, now - self.start, left)
         self.emit(f"    {self.label}: {done}/{total} ({self.last_percent}%), {elapsed}"
                   + (f", about {format_duration(left)} left" if left is not None else ""))
 

@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from rvforge.build import buildenv, diagnose, patches, resume, sources
+from rvforge.build import buildenv, diagnose, estimates, patches, resume, sources
 from rvforge.build.compile import compile_step
 from rvforge.build.plan import PlanEntry
+from rvforge.build.progress_log import Journal, journal_path
 from rvforge.build.recipes import Recipe
 from rvforge.build.wheelhouse import Wheelhouse
 from rvforge.errors import BuildFailed
@@ -70,7 +71,7 @@ def dependency_wheels(recipe: Recipe, recipes: dict[str, Recipe], wheelhouse: Wh
     return [path for path in (wheelhouse.wheel_path(name) for name in seen) if path]
 
 
-def _split_test_requirements(recipe: Recipe, wheelhouse: Wheelhouse) -> tuple[list[str], list[Path]]:
+def split_test_requirements(recipe: Recipe, wheelhouse: Wheelhouse) -> tuple[list[str], list[Path]]:
     """Test extras that this wheelhouse already holds are taken from it, not from the index."""
     from_index, from_house = [], []
     for req in recipe.test.requires:
@@ -83,14 +84,14 @@ def _split_test_requirements(recipe: Recipe, wheelhouse: Wheelhouse) -> tuple[li
 
 
 def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.BuildContext, deps: list[Path],
-                work: resume.Work, log: TextIO) -> tuple[Path, int]:
+                work: resume.Work, log: TextIO, journal: Journal | None = None) -> tuple[Path, int]:
     """The built (not yet tested) wheel and the SOURCE_DATE_EPOCH it was built with. Stages an
     earlier run finished for the same inputs (``work``) are kept, not done again."""
     epoch = sources.source_date_epoch(recipe, fetched)
     tree = work.tree
     if tree is None:
         with step(f"unpack {recipe.name}"):
-            tree = sources.unpack(fetched, work.src)
+            tree = sources.unpack(recipe, fetched, work.src)
             chosen = patches.applicable(recipe, machine=ctx.machine, profile=ctx.profile.name,
                                         python=ctx.python)
             patches.apply(recipe, chosen, tree, log)
@@ -112,14 +113,15 @@ def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.BuildContext, deps:
     def command(jobs: int) -> tuple[list[str], dict[str, str]]:
         args = [*buildenv.pip(python), "wheel", "-v", "--no-build-isolation", "--no-deps",
                 "--no-index", "-w", str(work.dist)]
-        for setting in [*buildenv.config_settings(recipe, jobs), *backend]:
+        for setting in [*buildenv.config_settings(recipe, jobs), *buildenv.link_settings(recipe, ctx),
+                        *backend]:
             args += ["-C", setting]
         env = buildenv.build_environment(recipe, dataclasses.replace(ctx, jobs=jobs), tree,
                                          work.venv, epoch)
         return args + [str(tree)], env
 
     compile_step(f"compile {recipe.name} {recipe.version}", command, ctx.jobs, log, work.root,
-                 what=f"building {recipe.name}")
+                 what=f"building {recipe.name}", journal=journal)
     wheels = list(work.dist.glob("*.whl"))
     if len(wheels) != 1:
         raise BuildFailed(f"building {recipe.name} produced {len(wheels)} wheels, expected one")
@@ -137,7 +139,7 @@ def smoke_test(recipe: Recipe, wheel: Path, deps: list[Path], ctx: buildenv.Buil
     """Install the wheel with its dependencies into a throwaway venv and run the recipe's test."""
     with step(f"test {recipe.name}"):
         python = buildenv.create_venv(work.test_venv, log)
-        from_index, from_house = _split_test_requirements(recipe, wheelhouse)
+        from_index, from_house = split_test_requirements(recipe, wheelhouse)
         buildenv.install_wheels(python, [*deps, *from_house, wheel], log)
         buildenv.install(python, from_index, ctx.cache, log)
         script = work.root / "smoke_test.py"
@@ -157,14 +159,17 @@ def run_step(plan_step: PlanEntry, recipes: dict[str, Recipe], ctx: buildenv.Bui
         info(f"    {recipe.name}: {kept}")
     log_file = log_path(ctx, recipe)
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), estimates.children_cpu_seconds()
+    journal = Journal(journal_path(log_file), recipe.name)
+    peak_disk = 0
     with log_file.open("w") as log:
         try:
             with step(f"fetch {recipe.name} {recipe.version}"):
                 fetched = sources.fetch(recipe, ctx.cache)
             deps = dependency_wheels(recipe, recipes, wheelhouse)
             if recipe.builds:
-                wheel, epoch = build_wheel(recipe, fetched, ctx, deps, work, log)
+                wheel, epoch = build_wheel(recipe, fetched, ctx, deps, work, log, journal)
+                peak_disk = estimates.dir_bytes(work.root)
             else:
                 wheel, epoch = fetched, None  # published wheel: keep its bytes and sha256
             smoke_test(recipe, wheel, deps, ctx, wheelhouse, work, log)
@@ -178,6 +183,7 @@ def run_step(plan_step: PlanEntry, recipes: dict[str, Recipe], ctx: buildenv.Bui
         "recipe_digest": recipe.digest,
         "source_sha256": recipe.source.sha256 or None,
         "source": sources.identity(recipe),
+        "source_alternative": recipe.source.name or None,
         "source_date_epoch": epoch,
         "cache_key": plan_step.key,
         "profile": profile_name,
@@ -185,8 +191,12 @@ def run_step(plan_step: PlanEntry, recipes: dict[str, Recipe], ctx: buildenv.Bui
         "machine": ctx.machine,
         "toolchain": toolchain_versions(recipe, ctx),
         "build_seconds": round(time.monotonic() - start, 1),
+        "cpu_seconds": round(estimates.children_cpu_seconds() - cpu_start, 1),
+        "peak_work_dir_bytes": max(peak_disk, estimates.dir_bytes(work.root)),
         "built_by": f"rvforge {sys.modules['rvforge'].__version__}",
     }
+    if ctx.distcc and recipe.builds:
+        entry["distcc"] = ctx.distcc.record(log_file.read_text(errors="replace"))
     published = wheelhouse.add(wheel, entry, epoch=epoch)
     shutil.rmtree(work.root, ignore_errors=True)
     return published

@@ -27,7 +27,7 @@ SCHEMA_FILE = REPO_ROOT / "recipes" / "recipe.schema.json"
 #: Logical system requirements; they are the keys of a profile's ``packages`` map.
 SYSTEM_REQUIREMENTS = frozenset({
     "c-compiler", "cxx-compiler", "gfortran", "openblas", "pkg-config", "python-headers",
-    "cmake", "ninja", "patch", "git", "jpeg", "zlib",
+    "cmake", "ninja", "patch", "git", "jpeg", "zlib", "protobuf",
 })
 _PINNED = "exact pins (name==version): the build is only as repeatable as they are"
 
@@ -53,6 +53,10 @@ def _check_specifier(text: str) -> None:
                       field="python") from None
 
 
+_ALT_NAME = {"pattern": "[a-z0-9][a-z0-9._-]*",
+             "doc": "short name of an alternative in `sources:` (patches' `when: {source: NAME}`)"}
+
+
 @dataclass(frozen=True)
 class FileSource:
     """A file on the package index: an ``sdist`` to build or a ``wheel`` taken as published."""
@@ -60,6 +64,7 @@ class FileSource:
     kind: Literal["sdist", "wheel"]
     filename: str = field(metadata={"doc": "file name on the package index"})
     sha256: str = field(metadata={"pattern": "[0-9a-fA-F]{64}", "doc": "the file's sha256"})
+    name: str = field(default="", metadata=_ALT_NAME)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class GitSource:
     commit: str = field(metadata={"pattern": "[0-9a-fA-F]{40}",
                                   "doc": "the full 40-hex-digit commit id, quoted"})
     submodules: bool = True
+    name: str = field(default="", metadata=_ALT_NAME)
 
 
 @dataclass(frozen=True)
@@ -80,9 +86,48 @@ class LocalSource:
 
     kind: Literal["local"]
     path: str = field(metadata={"doc": "relative to the recipe file; $VARIABLES are expanded"})
+    name: str = field(default="", metadata=_ALT_NAME)
 
 
-SourceFile = FileSource | GitSource | LocalSource
+@dataclass(frozen=True)
+class ArchiveFile:
+    """One pinned archive of an ``archives`` source, unpacked into ``dest`` of the tree."""
+
+    origin: Literal["debian", "index"] = field(metadata={
+        "doc": "debian: a pool path on the Debian mirror; index: a file name on the package index"})
+    path: str = field(metadata={"doc": "pool/main/... path (debian) or file name (index)"})
+    sha256: str = field(metadata={"pattern": "[0-9a-fA-F]{64}", "doc": "the file's sha256"})
+    dest: str = field(default="", metadata={
+        "pattern": "|[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*",
+        "doc": "directory of the tree it goes to, '' for the root"})
+    member: str = field(default="", metadata={"doc": "only this directory inside the archive"})
+    strip: int | None = field(default=None, metadata={
+        "min": 0, "doc": "leading path components dropped; default 1, or the member's own depth"})
+
+    def __post_init__(self) -> None:
+        if ".." in self.dest.split("/") or ".." in self.member.split("/"):
+            raise Invalid("'..' is not allowed in dest or member", field="dest")
+
+
+@dataclass(frozen=True)
+class ArchivesSource:
+    """Pinned archives unpacked into one tree: a release tarball plus its third-party parts."""
+
+    kind: Literal["archives"]
+    files: tuple[ArchiveFile, ...] = field(metadata={"doc": "the root archive (dest '') first"})
+    name: str = field(default="", metadata=_ALT_NAME)
+
+    def __post_init__(self) -> None:
+        dests = [f.dest.strip("/") for f in self.files]
+        if not dests or dests[0] != "":
+            raise Invalid("the first file must be the root archive (dest: '')", field="files")
+        twice = sorted({d for d in dests if dests.count(d) > 1})
+        if twice:
+            raise Invalid(f"dest {twice[0]!r} is given twice", field="files",
+                          hint="give each archive its own directory")
+
+
+SourceFile = FileSource | GitSource | LocalSource | ArchivesSource
 Values = str | tuple[str, ...]
 
 
@@ -93,6 +138,7 @@ class When:
     machine: Values | None = field(default=None, metadata={"doc": "e.g. riscv64"})
     profile: Values | None = field(default=None, metadata={"doc": "a profile name"})
     python: Values | None = field(default=None, metadata={"doc": "X.Y, quoted"})
+    source: Values | None = field(default=None, metadata={"doc": "name of the alternative used"})
 
 
 @dataclass(frozen=True)
@@ -125,6 +171,15 @@ class VariantFile:
         _check_pinned(self.build_requires, "build_requires")
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """What a cold build costs, for the plan when this machine has not built the recipe yet."""
+
+    cpu_hours: float = field(metadata={"doc": "CPU time on one x86_64 core of ~3 GHz"})
+    disk_gb: float = field(default=0.0, metadata={"doc": "peak size of the work dir"})
+    ram_gb_per_job: float = field(default=0.0, metadata={"doc": "peak RSS of the largest compile job"})
+
+
 @dataclass(frozen=True, kw_only=True)
 class RecipeFile:
     """One recipe file. ``version`` and ``source`` may come from the variants instead."""
@@ -135,6 +190,8 @@ class RecipeFile:
     python: str = field(default="", metadata={"doc": "Pythons the recipe supports, e.g. '>=3.10'"})
     version: str | None = field(default=None, metadata={"doc": "the version built, quoted"})
     source: SourceFile | None = None
+    sources: tuple[SourceFile, ...] = field(default=(), metadata={
+        "doc": "alternatives instead of `source`: the first cached or reachable one is used"})
     variants: tuple[VariantFile, ...] = ()
     depends: tuple[str, ...] = field(default=(), metadata={"doc": "recipes built first"})
     build_requires: tuple[str, ...] = field(default=(), metadata={"doc": f"build venv: {_PINNED}"})
@@ -147,10 +204,19 @@ class RecipeFile:
     patches: tuple[PatchFile, ...] = ()
     test: SmokeTestFile
     notes: str = ""
+    estimate: Estimate | None = field(default=None, metadata={"doc": "cost of a cold build"})
+    cross_blocked: str = field(default="", metadata={
+        "doc": "why the recipe cannot be cross-built yet (--cross-target); empty when it can"})
 
     def __post_init__(self) -> None:
         _check_specifier(self.python)
         _check_pinned(self.build_requires, "build_requires")
+        if self.sources and self.source is not None:
+            raise Invalid("give either source or sources, not both", field="sources")
+        names = [alt.name for alt in self.sources]
+        if "" in names or len(set(names)) != len(names):
+            raise Invalid("every alternative in sources needs its own name", field="sources",
+                          hint="add e.g. 'name: upstream' and 'name: debian'")
 
 
 def read_recipe_file(path: Path) -> RecipeFile:

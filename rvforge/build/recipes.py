@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,9 @@ from packaging.specifiers import SpecifierSet
 
 from rvforge import REPO_ROOT, environment
 from rvforge.build.recipe_schema import (
+    ArchiveFile,
+    ArchivesSource,
+    Estimate,
     FileSource,
     GitSource,
     RecipeFile,
@@ -38,6 +42,7 @@ class Source:
     """Where the code comes from. Every kind is pinned: sha256 for files, commit for git."""
 
     kind: str
+    name: str = ""  # the alternative's name when the recipe offers several (``sources:``)
     filename: str = ""  # sdist / wheel: file name on the package index
     sha256: str = ""  # sdist / wheel
     url: str = ""  # git
@@ -45,6 +50,7 @@ class Source:
     commit: str = ""  # git
     submodules: bool = False  # git
     path: Path | None = None  # local directory (resolved against the recipe file)
+    files: tuple[ArchiveFile, ...] = ()  # archives
 
     @property
     def pin(self) -> str:
@@ -53,7 +59,18 @@ class Source:
             return self.sha256
         if self.kind == "git":
             return self.commit
+        if self.kind == "archives":
+            layout = [f"{f.sha256}:{f.dest}:{f.member}:{f.strip}" for f in self.files]
+            return hashlib.sha256("\n".join(layout).encode()).hexdigest()
         return str(self.path)
+
+    @property
+    def label(self) -> str:
+        """Where it comes from, in a few words (plan lines, manifest)."""
+        if self.kind == "archives":
+            more = f" + {len(self.files) - 1} more" if len(self.files) > 1 else ""
+            return f"{Path(self.files[0].path).name}{more}"
+        return self.filename or self.url or str(self.path)
 
 
 @dataclass(frozen=True)
@@ -61,8 +78,8 @@ class Patch:
     file: Path
     when: dict[str, tuple[str, ...]]  # condition -> allowed values; all must hold
 
-    def applies(self, *, machine: str, profile: str, python: str) -> bool:
-        facts = {"machine": machine, "profile": profile, "python": python}
+    def applies(self, *, machine: str, profile: str, python: str, source: str = "") -> bool:
+        facts = {"machine": machine, "profile": profile, "python": python, "source": source}
         return all(facts[key] in allowed for key, allowed in self.when.items())
 
 
@@ -77,7 +94,7 @@ class Recipe:
     name: str
     version: str
     path: Path
-    source: Source
+    source: Source  # the alternative in use (the first one until ``alternatives.choose``)
     python: SpecifierSet
     build_requires: tuple[str, ...]
     depends: tuple[str, ...]
@@ -87,6 +104,9 @@ class Recipe:
     patches: tuple[Patch, ...]
     test: SmokeTest
     digest: str  # sha256 over the recipe file and its patch files
+    alternatives: tuple[Source, ...] = ()  # every alternative ``source`` may be chosen from
+    estimate: Estimate | None = None  # the recipe's own cost of a cold build
+    cross_blocked: str = ""  # why it cannot be cross-built yet; "" when it can
 
     def supports(self, python: str) -> bool:
         """Whether this recipe builds for Python ``X.Y`` (its top-level ``python`` range)."""
@@ -107,6 +127,8 @@ def _pick_variant(spec: RecipeFile, path: Path, python: str) -> RecipeFile:
     over the top-level fields."""
     def merged(variant: VariantFile) -> RecipeFile:
         given = {name: getattr(variant, name) for name in ("version", "source", "build_requires")}
+        if variant.source is not None:
+            given["sources"] = ()  # a variant's own source replaces the top-level alternatives
         return dataclasses.replace(spec, **{k: v for k, v in given.items() if v is not None})
 
     for variant in spec.variants:
@@ -124,15 +146,19 @@ def _pick_variant(spec: RecipeFile, path: Path, python: str) -> RecipeFile:
 
 def _source(raw: SourceFile, path: Path) -> Source:
     if isinstance(raw, FileSource):
-        return Source(raw.kind, filename=raw.filename, sha256=raw.sha256.lower())
+        return Source(raw.kind, raw.name, filename=raw.filename, sha256=raw.sha256.lower())
     if isinstance(raw, GitSource):
-        return Source(raw.kind, url=os.path.expandvars(raw.url), tag=raw.tag,
+        return Source(raw.kind, raw.name, url=os.path.expandvars(raw.url), tag=raw.tag,
                       commit=raw.commit.lower(), submodules=raw.submodules)
+    if isinstance(raw, ArchivesSource):
+        files = tuple(dataclasses.replace(f, sha256=f.sha256.lower(), dest=f.dest.strip("/"),
+                                          member=f.member.strip("/")) for f in raw.files)
+        return Source(raw.kind, raw.name, files=files)
     local = (path.parent / os.path.expandvars(raw.path)).resolve()
     if not local.is_dir():
         raise field_error(str(path), "source.path", f"{local} is not a directory",
                           "give the source directory, relative to the recipe file")
-    return Source(raw.kind, path=local)
+    return Source(raw.kind, raw.name, path=local)
 
 
 def _patches(spec: RecipeFile, path: Path) -> tuple[Patch, ...]:
@@ -148,8 +174,14 @@ def _patches(spec: RecipeFile, path: Path) -> tuple[Patch, ...]:
     return tuple(patches)
 
 
+#: Top-level entries (with their indented lines) that describe a build without changing what it
+#: makes: what it costs (``estimate``) and whether a cross build can make it (``cross_blocked``).
+#: Refining them must not rebuild a wheel, or discard a day-long build's kept tree.
+_NOT_INPUTS = re.compile(rb"^(?:estimate|cross_blocked):.*\n(?:[ \t]+\S.*\n)*", re.M)
+
+
 def _digest(path: Path, patches: tuple[Patch, ...]) -> str:
-    digest = hashlib.sha256(path.read_bytes())
+    digest = hashlib.sha256(_NOT_INPUTS.sub(b"", path.read_bytes()))
     for patch in patches:
         digest.update(patch.file.name.encode() + b"\0" + patch.file.read_bytes())
     return digest.hexdigest()
@@ -163,17 +195,19 @@ def load_recipe_file(path: Path, python: str | None = None) -> Recipe:
         raise field_error(str(path), "name", f"'{spec.name}' must equal the file name '{path.stem}'",
                           f"rename the file to {spec.name}.yaml or set name: {path.stem}")
     chosen = _pick_variant(spec, path, python)
-    version, source = chosen.version, chosen.source
-    if version is None or source is None:
+    version, offered = chosen.version, chosen.sources or (chosen.source,)
+    if version is None or offered[0] is None:
         missing = "version" if version is None else "source"
         raise field_error(str(path), missing, "missing required field",
                           f"add '{missing}' at the top level or to the variant for Python {python}")
     patches = _patches(chosen, path)
+    alternatives = tuple(_source(raw, path) for raw in offered if raw is not None)
     return Recipe(
         name=chosen.name,
         version=version,
         path=path,
-        source=_source(source, path),
+        source=alternatives[0],
+        alternatives=alternatives,
         python=SpecifierSet(chosen.python),
         build_requires=chosen.build_requires,
         depends=chosen.depends,
@@ -183,6 +217,8 @@ def load_recipe_file(path: Path, python: str | None = None) -> Recipe:
         patches=patches,
         test=SmokeTest(script=chosen.test.script, requires=chosen.test.requires),
         digest=_digest(path, patches),
+        estimate=chosen.estimate,
+        cross_blocked=chosen.cross_blocked,
     )
 
 

@@ -22,12 +22,16 @@ from urllib.parse import urljoin
 import requests
 
 from rvforge import download, environment
+from rvforge.build import archives
 from rvforge.build.recipes import Recipe, Source
 from rvforge.common import sha256_file
 from rvforge.errors import SourceError
 
 _SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 _GIT_SAFE = ("-c", "protocol.file.allow=always", "-c", "advice.detachedHead=false")
+#: A stalled or unreachable git host fails instead of hanging: no prompts, no endless stalls.
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_HTTP_LOW_SPEED_LIMIT": "1000",
+            "GIT_HTTP_LOW_SPEED_TIME": "30", "GIT_SSH_COMMAND": "ssh -o ConnectTimeout=15 -o BatchMode=yes"}
 
 
 def index_url() -> str:
@@ -70,13 +74,28 @@ def cached_file(recipe: Recipe, cache: Path) -> Path:
 
 
 def is_cached(recipe: Recipe, cache: Path) -> bool:
+    return source_cached(recipe.source, cache)
+
+
+def source_cached(source: Source, cache: Path) -> bool:
     """True when fetching needs no network (checked cheaply: existence, not the full hash)."""
-    source = recipe.source
     if source.kind in ("sdist", "wheel"):
-        return cached_file(recipe, cache).is_file()
+        return (sources_dir(cache) / source.filename).is_file()
     if source.kind == "git":
         return _has_commit(git_dir(cache, source), source.commit)
-    return True
+    if source.kind == "archives":
+        return archives.is_cached(source.files, cache)
+    return source.path is not None and source.path.is_dir()
+
+
+def index_file_url(filename: str, cache: Path, project: str = "") -> str:
+    """The URL of a file on the package index (its project is read from the file name)."""
+    project = project or re.split(r"-\d", filename, maxsplit=1)[0]
+    url = _index_links(project, cache).get(filename)
+    if url is None:
+        raise SourceError(f"{filename} is not on the index {index_url()}",
+                          hint="check the file name in the recipe")
+    return url
 
 
 def identity(recipe: Recipe) -> str:
@@ -135,14 +154,12 @@ def fetch_file(recipe: Recipe, cache: Path) -> Path:
         if sha256_file(target) == recipe.source.sha256:
             return target
         target.unlink()  # damaged cache entry: fetch it again
-    links = _index_links(recipe.name, cache)
-    url = links.get(recipe.source.filename)
-    if url is None:
-        raise SourceError(f"{recipe.source.filename} is not on the index {index_url()}",
-                          hint=f"check the filename in {recipe.path.name}")
+    url = index_file_url(recipe.source.filename, cache, recipe.name)
     try:
         part = download.fetch(url, sources_dir(cache) / "partial")
     except SourceError as exc:
+        if download.disk_failure(exc):
+            raise  # the cache's disk, not the network: its message says so
         raise _no_network(url, exc, cache) from exc
     _verify(part, recipe.source.sha256, f"{recipe.source.filename} from {url}")
     os.replace(part, target)
@@ -150,7 +167,8 @@ def fetch_file(recipe: Recipe, cache: Path) -> Path:
 
 
 def _git(*args: str, cwd: Path | None = None) -> str:
-    proc = subprocess.run(["git", *_GIT_SAFE, *args], cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(["git", *_GIT_SAFE, *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **_GIT_ENV})
     if proc.returncode != 0:
         raise subprocess.CalledProcessError(proc.returncode, args, proc.stdout, proc.stderr)
     return proc.stdout.strip()
@@ -200,20 +218,47 @@ def fetch_git(recipe: Recipe, cache: Path) -> Path:
     return repo
 
 
+def git_unreachable(source: Source) -> str | None:
+    """Why the git host cannot serve the pinned tag now (None when it can), within a bounded
+    time: an unreachable host must not stall the choice between alternatives."""
+    try:
+        probe = subprocess.run(
+            ["git", *_GIT_SAFE, "ls-remote", "--exit-code", source.url, f"refs/tags/{source.tag}"],
+            capture_output=True, text=True, timeout=archives.PROBE_TIMEOUT, env={**os.environ, **_GIT_ENV})
+    except subprocess.TimeoutExpired:
+        return f"no answer within {archives.PROBE_TIMEOUT} s"
+    if probe.returncode != 0:
+        lines = (probe.stderr.strip() or f"no tag {source.tag}").splitlines()
+        return lines[-1][:200]
+    return None
+
+
+def fetch_archives(recipe: Recipe, cache: Path) -> Path:
+    """Every archive of the set, verified, in the cache; returns the cache's sources dir."""
+    for entry in recipe.source.files:
+        archives.fetch_one(entry, cache, lambda name: index_file_url(name, cache))
+    return sources_dir(cache)
+
+
 def fetch(recipe: Recipe, cache: Path) -> Path:
-    """The verified source: a file (sdist/wheel) or a directory (git checkout, local tree)."""
+    """The verified source: a file (sdist/wheel) or a directory (git checkout, local tree, the
+    cache's sources dir for an archive set)."""
     if recipe.source.kind in ("sdist", "wheel"):
         return fetch_file(recipe, cache)
     if recipe.source.kind == "git":
         return fetch_git(recipe, cache)
+    if recipe.source.kind == "archives":
+        return fetch_archives(recipe, cache)
     assert recipe.source.path is not None
     return recipe.source.path
 
 
-def unpack(fetched: Path, dest: Path) -> Path:
+def unpack(recipe: Recipe, fetched: Path, dest: Path) -> Path:
     """A fresh, writable copy of the source tree under ``dest``; returns its root."""
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
+    if recipe.source.kind == "archives":
+        return archives.unpack_all(recipe.source.files, fetched.parent, dest)
     if fetched.is_dir():
         root = dest / "src"
         shutil.copytree(fetched, root, symlinks=True, ignore=shutil.ignore_patterns(".git"))
@@ -228,6 +273,8 @@ def source_date_epoch(recipe: Recipe, fetched: Path) -> int:
     """A timestamp fixed by the source itself: the commit time, or the newest sdist member."""
     if recipe.source.kind == "git":
         return int(_git("log", "-1", "--format=%ct", recipe.source.commit, cwd=fetched))
+    if recipe.source.kind == "archives":
+        return archives.newest_mtime(recipe.source.files[0], fetched.parent)
     if fetched.is_file() and recipe.source.kind == "sdist":
         with tarfile.open(fetched) as archive:
             return max(int(member.mtime) for member in archive.getmembers())

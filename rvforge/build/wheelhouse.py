@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rvforge.common import sha256_file, write_atomic
+from rvforge.errors import BuildFailed
 from rvforge.log import warn
 
 MANIFEST = "manifest.json"
@@ -52,6 +53,18 @@ def normalize_wheel(src: Path, dest: Path, epoch: int) -> None:
             zout.writestr(info, data, compresslevel=6)
 
 
+def _checked_entries(wheels: Any) -> dict[str, dict[str, Any]]:
+    """The manifest's ``wheels``, each an object naming a file inside the wheelhouse (a hand edit that
+    says otherwise is a damaged manifest, never a path to follow)."""
+    entries = dict(wheels)
+    for name, entry in entries.items():
+        filename = entry.get("filename") if isinstance(entry, dict) else None
+        if not isinstance(filename, str) or not filename.endswith(".whl") or "/" in filename \
+                or not isinstance(entry.get("sha256"), str):
+            raise TypeError(f"wheel entry '{name}' needs a 'filename' (a .whl in the wheelhouse) and a 'sha256'")
+    return entries
+
+
 class Wheelhouse:
     """Directory of tested wheels and its manifest."""
 
@@ -72,7 +85,7 @@ class Wheelhouse:
             return self
         try:
             data = json.loads(self.manifest_path.read_text())
-            self.entries = dict(data["wheels"])
+            self.entries = _checked_entries(data["wheels"])
         except (ValueError, KeyError, TypeError) as exc:
             aside = self.manifest_path.with_name(f"{MANIFEST}.damaged-{int(time.time())}")
             os.replace(self.manifest_path, aside)
@@ -100,12 +113,18 @@ class Wheelhouse:
         """Move a tested wheel in (normalized when ``epoch`` is given) and record it."""
         dest = self.path / wheel.name
         tmp = self.path / f"{_PARTIAL}{wheel.name}"
-        if epoch is None:
-            tmp.write_bytes(wheel.read_bytes())
-        else:
-            normalize_wheel(wheel, tmp, epoch)
-        with tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
+        try:
+            if epoch is None:
+                tmp.write_bytes(wheel.read_bytes())
+            else:
+                normalize_wheel(wheel, tmp, epoch)
+            with tmp.open("rb") as handle:
+                os.fsync(handle.fileno())
+        except OSError as exc:  # a full disk: the wheelhouse keeps what it had, nothing half-written
+            tmp.unlink(missing_ok=True)
+            raise BuildFailed(f"{entry['name']}: writing {wheel.name} into {self.path} failed: {exc}",
+                              hint=f"free space on the disk holding {self.path}, then run the same command "
+                                   "again (finished builds are kept in the cache)") from None
         old = self.wheel_path(entry["name"])
         os.replace(tmp, dest)
         self.entries[entry["name"]] = {**entry, "filename": dest.name, "sha256": sha256_file(dest)}

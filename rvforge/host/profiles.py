@@ -52,6 +52,12 @@ class ProfileFile:
                                   "doc": "the system Python builds are for, quoted: '3.11'"})
     torch_provider: TorchProvider = field(default="wheelhouse", metadata={
         "doc": "where a deploy takes torch from by default"})
+    gcc: str = field(default="", metadata={"pattern": r"([0-9]+)?",
+                                           "doc": "major version of the distro's gcc, quoted: '12'"})
+    march: str = field(default="", metadata={"doc": "-march that objects for this target must use"})
+    mabi: str = field(default="", metadata={"doc": "-mabi that objects for this target must use"})
+    distcc: str = field(default="", metadata={
+        "doc": "compile helpers (HOST[:PORT][/SLOTS],...) builds use unless --distcc says otherwise"})
 
     def __post_init__(self) -> None:
         try:
@@ -82,6 +88,10 @@ class Profile:
     openblas_include_subdirs: tuple[str, ...]  # relative to include dirs: "", "openblas"
     python: str  # system Python the laptop builds for, e.g. "3.11"
     torch_provider: TorchProvider  # default deploy provider
+    gcc: str = ""  # major version of the distro's gcc ("" unknown)
+    march: str = ""  # pinned -march for this target ("" keeps the compiler's default)
+    mabi: str = ""
+    distcc: str = ""  # default compile helpers
     path: Path | None = None
 
     def install_hint(self, *requirements: str) -> str:
@@ -102,7 +112,8 @@ def load_profile_file(path: Path) -> Profile:
         lib_dirs=spec.layout.lib_dirs, include_dirs=spec.layout.include_dirs,
         pkgconfig_dirs=spec.layout.pkgconfig_dirs,
         openblas_include_subdirs=spec.layout.openblas_include_subdirs, python=spec.python,
-        torch_provider=spec.torch_provider, path=path)
+        torch_provider=spec.torch_provider, gcc=spec.gcc, march=spec.march, mabi=spec.mabi,
+        distcc=spec.distcc, path=path)
 
 
 def all_profiles(directory: Path = PROFILES_DIR) -> dict[str, Profile]:

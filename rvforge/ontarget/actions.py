@@ -4,7 +4,9 @@ Order of a deploy: check everything (wheels fit the interpreter, torch provider 
 new release dir + venv, offline install -> start it on a spare port and wait for the health
 check -> only then stop the old service, switch ``current`` and start it -> prune old releases.
 Any failure before the switch leaves the running release untouched; a failure after it
-switches back. Standard library only.
+switches back. One deploy per prefix at a time, and the switch runs in a process of its own
+(``switching``), so a deploy killed at any step never leaves the service stopped.
+Standard library only.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from rvforge.errors import DeployError
 from rvforge.log import info, step
 from rvforge.ontarget import release as rel
 from rvforge.ontarget import service as svc
-from rvforge.ontarget import wheeltags
+from rvforge.ontarget import switching, wheeltags
 from rvforge.ontarget.settings import TORCH_PROVIDERS, Settings
 
 
@@ -83,7 +85,8 @@ def staged_check(layout: rel.Layout, release: Path, timeout: float) -> None:
     with open(log_path, "ab") as log:
         proc = subprocess.Popen([str(release / "bin" / "run-service"), "--host", "127.0.0.1",
                                  "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=switching.die_with_parent)
     try:
         why = svc.wait_healthy(svc.health_url("127.0.0.1", port), timeout, alive=lambda: proc.poll() is None)
     finally:
@@ -105,12 +108,36 @@ def _stop_process_group(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def _release_failed(layout: rel.Layout, release: Path, exc: OSError | DeployError) -> DeployError:
+    """Remove the unfinished release; name a full disk as the cause when it is one."""
+    low = rel.low_space(layout.prefix)  # measured before the removal frees the space again
+    shutil.rmtree(release, ignore_errors=True)
+    if low is None and isinstance(exc, DeployError):
+        return exc
+    message = exc.message if isinstance(exc, DeployError) else f"creating release {release.name} failed: {exc}"
+    if low is None:
+        return DeployError(f"{message}; the running release was left untouched")
+    return DeployError(f"{message}\n{low}; the running release was left untouched",
+                       hint=f"free space on the disk holding {layout.prefix} (or deploy with another --prefix), "
+                            "then deploy again")
+
+
 def release_service(release: Path, fallback: svc.ServiceConfig) -> svc.ServiceConfig:
     data = rel.read_info(release).get("service")
     return svc.ServiceConfig(**data) if data else fallback
 
 
-def activate(s: Settings, release: Path) -> None:
+def activate(s: Settings, release: Path, lock_fd: int | None = None) -> None:
+    """``switch`` in a process of its own that holds the deploy lock (``lock_fd``, else taken here):
+    once the old service is stopped, the switch completes or switches back even if this one dies."""
+    if lock_fd is None:
+        with switching.exclusive(s.layout, f"switch to {release.name}") as fd:
+            switching.detached_switch(s.layout, s.to_json(), release, fd)
+    else:
+        switching.detached_switch(s.layout, s.to_json(), release, lock_fd)
+
+
+def switch(s: Settings, release: Path) -> None:
     """Stop the running release, switch ``current``, start, health-check; on failure switch back."""
     layout = s.layout
     cfg = release_service(release, s.service)
@@ -138,12 +165,18 @@ def activate(s: Settings, release: Path) -> None:
 
 
 def deploy(s: Settings) -> Path:
-    layout = s.layout
     with step("check the wheelhouse against the target's Python"):
         interp = wheeltags.probe(s.python)
         torch_wheel = plan_install(s, interp)
         info(f"    python {interp.major}.{interp.minor} ({interp.machine}) at {interp.executable}; "
              f"torch from {s.torch}")
+    with switching.exclusive(s.layout, "deploy") as lock_fd:
+        switching.clear_debris(s.layout)
+        return _install_and_switch(s, interp, torch_wheel, lock_fd)
+
+
+def _install_and_switch(s: Settings, interp: wheeltags.Interpreter, torch_wheel: Path | None, lock_fd: int) -> Path:
+    layout = s.layout
     release = rel.new_release(layout)
     try:
         with step(f"create release {release.name} (offline install)"):
@@ -161,11 +194,13 @@ def deploy(s: Settings) -> Path:
             staged_check(layout, release, s.health_timeout)
         rel.write_info(release, {**_release_info(s, interp, venv_python),
                                  "torch_layer": layer.name if layer else None})
+    except (OSError, DeployError) as exc:
+        raise _release_failed(layout, release, exc) from None
     except BaseException:
         shutil.rmtree(release, ignore_errors=True)
         raise
     try:
-        activate(s, release)
+        activate(s, release, lock_fd)
     except DeployError:
         if rel.current_release(layout) != release:
             shutil.rmtree(release, ignore_errors=True)  # never became the service: not a rollback target
@@ -219,8 +254,14 @@ def status(s: Settings) -> dict[str, Any]:
         "healthy": healthy,
         "url": f"http://{cfg.host}:{cfg.port}/",
     }
+    state["in_progress"] = switching.holder(layout)
+    state["incomplete"] = [p.name for p in switching.debris(layout)] if not state["in_progress"] else []
     for name in state["releases"]:
         info(f"  {'*' if name == state['current'] else ' '} {name}")
+    for name in state["incomplete"]:
+        info(f"  ! {name} (incomplete: left by an interrupted deploy; the next deploy removes it)")
+    if state["in_progress"]:
+        info(f"a deploy or switch is in progress: {state['in_progress']}")
     info(f"service ({mgr.kind}): {'running' if running else 'stopped'}, "
          f"{'healthy' if healthy else 'not healthy'} at {state['url']}")
     return state

@@ -141,6 +141,18 @@ def offline_pip_env() -> dict[str, str]:
     return env
 
 
+LOW_SPACE = 64 * 2**20  # less than this free after a failed step: the disk is why (venvs are bigger)
+
+
+def low_space(path: Path) -> str | None:
+    """'only N MiB free on the disk holding PATH' when that is too little to finish a release."""
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return None
+    return f"only {free // 2**20} MiB free on the disk holding {path}" if free < LOW_SPACE else None
+
+
 def _run(cmd: list[str], what: str, env: dict[str, str] | None = None, hint: str | None = None) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:

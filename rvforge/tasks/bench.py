@@ -24,9 +24,12 @@ _SIZE = re.compile(r"^\d+x\d+$")
 
 
 def bench_command(sizes: str | None, quick: bool, output: Path, model: str | None = None,
-                  threads: int | str | None = None, mkldnn: str | None = None) -> list[str]:
+                  threads: int | str | None = None, mkldnn: str | None = None,
+                  json_path: str | None = None) -> list[str]:
     """The ``python -m magiceraser.bench`` command line for these task options."""
     cmd = [sys.executable, "-m", "magiceraser.bench", "--output", str(output)]
+    if json_path:
+        cmd += ["--json", str(Path(json_path).expanduser().resolve())]
     if model:
         cmd += ["--model", str(existing_path(model, "--model", MODEL_PATH_HINT))]
     if threads is not None:
@@ -46,9 +49,9 @@ def bench_command(sizes: str | None, quick: bool, output: Path, model: str | Non
 
 
 def main(sizes: str | None = None, quick: bool = False, output: str | None = None, model: str | None = None,
-         threads: str | None = None, mkldnn: str | None = None) -> None:
+         threads: str | None = None, mkldnn: str | None = None, json_path: str | None = None) -> None:
     target = Path(output) if output else REPO_ROOT / "docs" / "benchmarks.md"
-    cmd = bench_command(sizes, quick, target, model, threads, mkldnn)
+    cmd = bench_command(sizes, quick, target, model, threads, mkldnn, json_path)
     for module in ("magiceraser", "torch", "skimage"):
         if importlib.util.find_spec(module) is None:
             raise ForgeError(f"the benchmark needs {module}, which this Python ({sys.executable}) cannot import",

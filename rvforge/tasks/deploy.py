@@ -116,7 +116,7 @@ def _sync_for_deploy(ssh: Ssh, settings: Settings, incoming: str, data_dir: str)
         ssh.copy(bundle.stage(Path(staging)), f"{incoming}/tool/rvforge", delete=True)
     if os.path.isdir(models_dir()):
         with step("copy the model (only what changed)"):
-            ssh.copy(models_dir(), f"{data_dir}/models", excludes=(".incoming-*", "*.tmp", "*.link"))
+            ssh.copy(models_dir(), f"{data_dir}/models", excludes=(".incoming-*", "*.tmp", "*.link", ".*.lock"))
     torch = settings.torch
     if torch.startswith("wheel:"):
         wheel = Path(torch.split(":", 1)[1]).expanduser()

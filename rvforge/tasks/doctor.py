@@ -10,6 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from rvforge.cross import doctor as cross_doctor
+from rvforge.cross.checks import Result as CrossResult
 from rvforge.errors import CheckFailed
 from rvforge.host import capacity, facts, pkgconfig, profiles
 from rvforge.host import sysroot as sr
@@ -125,8 +127,10 @@ def troubleshooting(profile: Profile, needs: Mapping[str, Sequence[str]] | None 
 
 
 def main(profile: str | None = None, sysroot: str | None = None, fix: bool = False,
-         as_json: bool = False) -> list[CheckResult]:
+         as_json: bool = False, cross_target: str | None = None) -> list[CheckResult] | list[CrossResult]:
     """Task body of ``invoke doctor``."""
+    if cross_target is not None:
+        return cross_doctor.main(cross_target, fix, as_json)
     ctx = make_context(profile, sysroot)
     results = evaluate_all(ctx, fix=fix)
     data = report(ctx, results)

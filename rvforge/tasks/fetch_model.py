@@ -12,6 +12,7 @@ key and shape) and only then swapped in with one rename, so a bad file never rep
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rvforge import download
-from rvforge.common import file_digests, write_atomic
+from rvforge.common import exclusive_lock, file_digests, write_atomic
 from rvforge.deploy import model_check
 from rvforge.errors import ModelError
 from rvforge.log import info, step
@@ -45,11 +46,22 @@ KINDS = {
                               "big-lama.pt", md5="e3aa4aaa15225a33ec84f9f4bc47e500"),
 }
 MANIFEST = "manifest.json"
+LOCK_NAME = ".fetch-model.lock"
 VERSIONS = ".versions"
 
 
 def hash_file(path: Path) -> dict[str, str]:
     return file_digests(path, ("sha256", "md5"))
+
+
+def installed_files(live: Path) -> dict[str, str] | None:
+    """sha256 of every file of an installed model (None when it is missing or unreadable): what the
+    manifest records, so a damaged copy is reinstalled rather than reported as installed."""
+    try:
+        files = sorted(p for p in live.rglob("*") if p.is_file()) if live.is_dir() else [live]
+        return {p.relative_to(live).as_posix() if live.is_dir() else p.name: hash_file(p)["sha256"] for p in files}
+    except OSError:
+        return None
 
 
 def parse_checksum(text: str) -> tuple[str, str]:
@@ -173,6 +185,17 @@ def install_torchscript(candidate: Path, label: str, directory: Path) -> Path:
     return directory / "big-lama.pt"
 
 
+def clear_debris(directory: Path) -> None:
+    """What a killed run left (a half-unpacked candidate, a half-copied .pt, a link not yet renamed);
+    called under the lock, so no other run is writing it."""
+    for leftover in [*directory.glob(".incoming-*"), *directory.glob(f"{VERSIONS}/.incoming-*"),
+                     *directory.glob(".*.link")]:
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
 def main(source: str | None = None, kind: str | None = None, dest: str | None = None,
          checksum: str | None = None) -> Path:
     kind_name = kind or guess_kind(source)
@@ -181,6 +204,24 @@ def main(source: str | None = None, kind: str | None = None, dest: str | None = 
     model = KINDS[kind_name]
     directory = Path(dest).expanduser() if dest else models_dir()
     directory.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(directory / LOCK_NAME, "fetch-model", str(directory),
+                        hint="wait for that fetch-model to finish, then run the command again"):
+        clear_debris(directory)
+        try:
+            return _fetch(source, model, directory, checksum)
+        except OSError as exc:
+            raise ModelError(f"installing {model.name} into {directory} failed: {exc}; the installed model "
+                             "was left as it was", hint=disk_hint(directory, exc)) from None
+
+
+def disk_hint(directory: Path, exc: OSError) -> str | None:
+    if exc.errno != errno.ENOSPC:
+        return None
+    return (f"the disk holding {directory} is full: free space there (a LaMa install needs about twice the "
+            "model's size while the new copy is checked), then run the command again")
+
+
+def _fetch(source: str | None, model: ModelKind, directory: Path, checksum: str | None) -> Path:
     candidate, label = acquire(source, model)
     downloaded = candidate.name.endswith(".part")
     try:
@@ -202,14 +243,17 @@ def _verify_and_install(candidate: Path, label: str, model: ModelKind, directory
         info(f"    sha256 {digests['sha256']}")
     manifest = read_manifest(directory)
     live = directory / model.installed_name
-    if manifest.get(model.name, {}).get("sha256") == digests["sha256"] and live.exists():
-        info(f"{model.name} is already installed at {live} (same sha256)")
-        return live, digests
+    if manifest.get(model.name, {}).get("sha256") == digests["sha256"]:
+        if installed_files(live) == manifest[model.name].get("files"):
+            info(f"{model.name} is already installed at {live} (same sha256)")
+            return live, digests
+        info(f"the installed {model.name} differs from what was installed (damaged or edited): reinstalling")
     if model.name == "big-lama":
         installed = install_official(candidate, label, directory, digests)
     else:
         installed = install_torchscript(candidate, label, directory)
     manifest[model.name] = {**digests, "source": label, "path": model.installed_name,
+                           "files": installed_files(installed),
                            "installed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     write_manifest(directory, manifest)
     info(f"installed {model.name} at {installed}")

@@ -53,12 +53,13 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(model: Path, *args: str, env: dict | None = None, timeout: float = 120) -> Iterator[LiveServer]:
-    """Start ``magiceraser serve --model MODEL --port <free> ARGS``; wait until /api/v1/health answers."""
+def live_server(model: Path | None, *args: str, env: dict | None = None, timeout: float = 120) -> Iterator[LiveServer]:
+    """Start ``magiceraser serve --model MODEL --port <free> ARGS`` (no --model when None: the installed
+    one); wait until /api/v1/health answers."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="magiceraser-server-"))
     log_path = workdir / "server.log"
-    command = [*serve_command(), "serve", "--model", str(model), "--port", str(port), *args]
+    command = [*serve_command(), "serve", *(["--model", str(model)] if model else []), "--port", str(port), *args]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
                                    env={**os.environ, **(env or {})})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
 import zipfile
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,8 +40,36 @@ def offline_env(**extra: str) -> dict[str, str]:
     return env
 
 
-
 def copy_wheelhouse(src: Path, dest: Path) -> Path:
     """A private wheelhouse (hard links: deploy adds the app wheel to it)."""
     shutil.copytree(src, dest, copy_function=os.link)
     return dest
+
+
+def installed_state(data: Path) -> dict[str, str]:
+    """sha256 of every installed model file plus the manifest: 'untouched' means equal."""
+    models = data / "models"
+    files = [models / "manifest.json", models / "big-lama" / "config.yaml",
+             models / "big-lama" / "models" / "best.ckpt"]
+    return {str(p.relative_to(models)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+class RangeFileHandler(BaseHTTPRequestHandler):
+    """Serves ``server.payload`` honouring ``Range: bytes=N-`` and records each request's Range
+    header in ``server.ranges``; subclasses decide how much of the body to send."""
+
+    def send_range_headers(self) -> bytes:
+        """Status and headers for this request; returns the body the range asks for."""
+        data, header = self.server.payload, self.headers.get("Range")
+        self.server.ranges.append(header)
+        start = int(header.split("=")[1].split("-")[0]) if header else 0
+        self.send_response(206 if header else 200)
+        if header:
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        return data[start:]
+
+    def log_message(self, *args):
+        pass
+

@@ -111,7 +111,7 @@ def test_deploy_over_ssh_copies_what_changed_and_serves(sshd, app_wheelhouse, ti
         assert sorted(p.name for p in (prefix / "incoming" / "wheelhouse").iterdir()) == \
             sorted(p.name for p in house.iterdir())
         health = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=10).json()
-        assert health["engine"] == "lama" and health["model_path"] == str(data / "models" / "big-lama")
+        assert health["engine"] == "lama" and health["model_path"] == "big-lama"
         status = invoke("deploy", "--target", str(target), "--status", env=env, check=True)
         assert "running, healthy" in status.stdout
     finally:

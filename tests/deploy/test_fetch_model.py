@@ -8,19 +8,11 @@ import os
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from deploy_support import invoke, make_big_lama_zip
-
-
-def installed_state(data: Path) -> dict[str, str]:
-    """sha256 of every installed model file plus the manifest: 'untouched' means equal."""
-    models = data / "models"
-    files = [models / "manifest.json", models / "big-lama" / "config.yaml",
-             models / "big-lama" / "models" / "best.ckpt"]
-    return {str(p.relative_to(models)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+from deploy_support import RangeFileHandler, installed_state, invoke, make_big_lama_zip
 
 
 @pytest.fixture
@@ -141,27 +133,15 @@ class RangeServer(ThreadingHTTPServer):
         self.payload, self.drop_first, self.ranges = payload, drop_first, []
 
 
-class RangeHandler(BaseHTTPRequestHandler):
+class RangeHandler(RangeFileHandler):
     def do_GET(self):  # noqa: N802 (http.server API)
-        data = self.server.payload
-        header = self.headers.get("Range")
-        self.server.ranges.append(header)
-        start = int(header.split("=")[1].split("-")[0]) if header else 0
-        self.send_response(206 if header else 200)
-        if header:
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        self.send_header("Content-Length", str(len(data) - start))
-        self.end_headers()
-        body = data[start:]
+        body = self.send_range_headers()
         if self.server.drop_first and len(self.server.ranges) == 1:
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.connection.shutdown(2)  # the connection dies mid-transfer
             return
         self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture

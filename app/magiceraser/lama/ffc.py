@@ -1,8 +1,9 @@
 """The LaMa big-lama generator (FFC ResNet) in plain PyTorch, built from the layer plan in weights/spec.py.
 
 Module names follow the official state_dict (``model.<index>....``) so checkpoints load strictly.
-The forward pass is inference-only: BatchNorm uses running stats in place, and every spatial conv
-goes through ``Tiling`` so full-resolution layers never allocate a whole-image im2col buffer.
+The forward pass is inference-only: BatchNorm uses running stats in place (or is folded into the
+convs at load time, fold.py), and every spatial conv goes through ``Tiling`` so full-resolution
+layers never allocate a whole-image im2col buffer.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from .weights.spec import FFCSpec, Layer, layer_plan
 Pair = tuple[torch.Tensor, "torch.Tensor | None"]
 
 
-def batchnorm_relu_(x: torch.Tensor, bn: nn.BatchNorm2d, relu: bool = True) -> torch.Tensor:
-    """Eval-mode BatchNorm (+ ReLU) applied in place: no second full-size activation."""
-    scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
-    shift = bn.bias - bn.running_mean * scale
-    x.mul_(scale.view(1, -1, 1, 1)).add_(shift.view(1, -1, 1, 1))
+def batchnorm_relu_(x: torch.Tensor, bn: nn.Module, relu: bool = True) -> torch.Tensor:
+    """Eval-mode BatchNorm (+ ReLU) applied in place: no second full-size activation.
+
+    A BN already folded into the conv before it (fold.py) is an nn.Identity: only the ReLU runs."""
+    if isinstance(bn, nn.BatchNorm2d):
+        scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+        shift = bn.bias - bn.running_mean * scale
+        x.mul_(scale.view(1, -1, 1, 1)).add_(shift.view(1, -1, 1, 1))
     return x.relu_() if relu else x
 
 
@@ -33,7 +37,7 @@ class FourierUnit(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.conv_layer = nn.Conv2d(2 * channels, 2 * channels, 1, bias=False)
-        self.bn = nn.BatchNorm2d(2 * channels)
+        self.bn: nn.Module = nn.BatchNorm2d(2 * channels)  # nn.Identity once folded (fold.py)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape

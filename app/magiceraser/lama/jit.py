@@ -2,8 +2,8 @@
 
 When the scripted module carries the big-lama generator weights under their usual names (it is
 a trace of the official model), they are moved into this package's generator, so the banded
-convolutions bound memory exactly as for the checkpoint. Otherwise the scripted graph runs as is
-(with the profiling executor off, as IOPaint does).
+convolutions bound memory exactly as for the checkpoint (BatchNorm folded, fold.py). Otherwise
+the scripted graph runs as is (with the profiling executor off, as IOPaint does).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import torch
 
 from ..errors import ModelError
 from .ffc import FFCResNetGenerator
+from .fold import fold_batchnorm
 from .predictor import Predictor, generator_predictor
 from .tiling import Tiling
 from .weights.config import BIG_LAMA
@@ -57,7 +58,7 @@ def load_jit(path: str | Path, tiling: Tiling | None = None) -> Predictor:
                          hint="download it again with `invoke fetch-model --kind big-lama-jit`") from None
     generator = native_generator(module, tiling)
     if generator is not None:
-        return generator_predictor(generator)
+        return generator_predictor(fold_batchnorm(generator))
 
     def predict(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return module(image, mask)

@@ -15,8 +15,10 @@ from .. import strategy
 from ..common import sha256_file
 from ..contract import check_inputs
 from ..errors import ModelError
+from ..modelpath import public_model_path
 from ..strategy import InpaintOptions
 from ..threads import configure, release_memory
+from .fold import fold_batchnorm
 from .jit import load_jit
 from .loader import checkpoint_paths, load_generator
 from .predictor import Predictor, generator_predictor, inpaint_uint8
@@ -48,7 +50,7 @@ def load_predictor(path: Path, tiling: Tiling, trusted: bool = False) -> tuple[P
     if is_torchscript(path):
         return load_jit(path, tiling), path
     weights = checkpoint_paths(path)[1]
-    return generator_predictor(load_generator(path, tiling, trusted=trusted)), weights
+    return generator_predictor(fold_batchnorm(load_generator(path, tiling, trusted=trusted))), weights
 
 
 def uses_onednn(mkldnn: bool) -> bool:
@@ -75,6 +77,7 @@ class LamaEngine:
         self.threads = threads
         self.mkldnn = mkldnn
         self.pixels_per_second: float | None = None
+        self.loaded_identity = file_identity(weights_file) if weights_file else None
         self._lock = threading.Lock()
 
     @classmethod
@@ -113,16 +116,36 @@ class LamaEngine:
         return self.pixels_per_second
 
     @cached_property
-    def model_digest(self) -> str | None:
-        """sha256 of the weights file (computed once, on first use)."""
-        if self.weights_file is None:
+    def _digest(self) -> str | None:
+        """sha256 of the weights file (computed once, on first use, while it is the loaded file)."""
+        if self.weights_file is None or self.file_change() is not None:
             return None
         return "sha256:" + sha256_file(self.weights_file)
 
+    def file_change(self) -> str | None:
+        """'deleted' or 'replaced' when the weights file is no longer the one loaded, else None."""
+        if self.weights_file is None:
+            return None
+        now = file_identity(self.weights_file)
+        return None if now == self.loaded_identity else "deleted" if now is None else "replaced"
+
     def info(self) -> dict:
-        return {"engine": self.name, "model_path": str(self.model_path), "model_digest": self.model_digest,
-                "model_missing_hint": None, "torch_version": torch.__version__, "threads": self.threads,
+        change = self.file_change()
+        hint = None if change is None else (
+            f"the model file {public_model_path(self.weights_file or self.model_path)} was {change} after it was "
+            "loaded; the loaded copy keeps erasing until a restart (reinstall it with `invoke fetch-model` first)")
+        return {"engine": self.name, "model_path": public_model_path(self.model_path), "model_digest": self._digest,
+                "model_missing_hint": hint, "torch_version": torch.__version__, "threads": self.threads,
                 "mkldnn": self.mkldnn, "pixels_per_second": self.pixels_per_second}
+
+
+def file_identity(path: Path) -> tuple[int, int, int, int] | None:
+    """(device, inode, size, mtime) of a file, None when it is gone: a changed tuple is another file."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _synthetic(size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,81 @@
+"""Two relocatable ELF objects compared section by section, and why they differ.
+
+``.comment`` holds the compiler's identification string, which differs between a distro's
+native gcc and its cross gcc of the same release ("12.2.0-14" vs "12.2.0-13cross1") without any
+code difference; it is compared for the gcc version only. Every other section (code, data,
+relocations, symbols, ``.riscv.attributes`` with the ISA string) must be byte-identical.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+MACHINES = {3: "i386", 40: "arm", 62: "x86_64", 183: "aarch64", 243: "riscv64"}
+_NOBITS = 8
+_GCC = re.compile(rb"GCC: \([^)]*\) ([0-9]+)\.([0-9]+)\.([0-9]+)")
+_ISA = re.compile(rb"rv(?:32|64)[a-z0-9_]+")
+
+
+@dataclass(frozen=True)
+class ElfObject:
+    machine: str
+    sections: tuple[tuple[str, bytes], ...]  # in file order; NOBITS as their size
+
+    def section(self, name: str) -> bytes:
+        return b"".join(data for key, data in self.sections if key == name)
+
+
+def read_object(path: Path) -> ElfObject:
+    """The sections of a little-endian ELF64 object (what every target here produces)."""
+    data = path.read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise ValueError(f"{path.name} is not a little-endian ELF64 object")
+    machine = struct.unpack_from("<H", data, 18)[0]
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    headers = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    names_off = headers[shstrndx][4]
+    sections = []
+    for name_idx, kind, _flags, _addr, offset, size, *_ in headers[1:]:
+        start = names_off + name_idx
+        name = data[start:data.index(b"\0", start)].decode(errors="replace")
+        body = str(size).encode() if kind == _NOBITS else data[offset:offset + size]
+        sections.append((name, body))
+    return ElfObject(MACHINES.get(machine, f"machine {machine}"), tuple(sections))
+
+
+def gcc_version(obj: ElfObject) -> str | None:
+    match = _GCC.search(obj.section(".comment"))
+    return ".".join(part.decode() for part in match.groups()) if match else None
+
+
+def isa(obj: ElfObject) -> str | None:
+    match = _ISA.search(obj.section(".riscv.attributes"))
+    return match.group(0).decode() if match else None
+
+
+def difference(local: ElfObject, remote: ElfObject) -> str | None:
+    """None when the objects are the same code from the same gcc major, else the reason."""
+    if local.machine != remote.machine:
+        return (f"the helper compiled for {remote.machine}, this build is for {local.machine}: "
+                "its compiler mapping targets another machine")
+    ours, theirs = gcc_version(local), gcc_version(remote)
+    major_differs = bool(ours and theirs and ours.split(".")[0] != theirs.split(".")[0])
+    if major_differs:
+        return f"compiler version mismatch: gcc {ours} here, gcc {theirs} on the helper"
+    if isa(local) != isa(remote):
+        return f"different -march: {isa(local)} here, {isa(remote)} on the helper"
+    code = [s for s in local.sections if s[0] != ".comment"]
+    other = [s for s in remote.sections if s[0] != ".comment"]
+    if code == other:
+        return None
+    differing = sorted({name for name, body in code if dict(other).get(name) != body} |
+                       {name for name, _ in other if name not in dict(code)})
+    if ours != theirs:
+        return (f"compiler version mismatch: gcc {ours} here, gcc {theirs} on the helper "
+                f"(objects differ in {', '.join(differing[:4])})")
+    return (f"objects differ in {', '.join(differing[:4])}: the helper's compiler or its defaults "
+            "differ from this machine's")

@@ -1,0 +1,1 @@
+"""Cross-building riscv64 wheels on an x86_64 machine: the cross root, its files, the build."""

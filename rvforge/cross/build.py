@@ -1,0 +1,183 @@
+"""One recipe cross-built in the cross root: unpack, crossenv, build, check, test as target
+code, publish.
+
+The Python side comes from crossenv: a build-machine interpreter whose sysconfig is the
+target's (platform, EXT_SUFFIX, wheel tag), made fresh per build from the root's build venv.
+The compilers and the meson/CMake files come from ``files`` (the profile's pins). A wheel whose
+tag or any ELF member is not target code is refused, and the recipe's own smoke test runs as
+target code under qemu-user before the wheel may enter the wheelhouse.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, TextIO
+
+from rvforge.build import buildenv, patches, recipe_build, resume, sources
+from rvforge.build.plan import PlanEntry
+from rvforge.build.recipes import Recipe
+from rvforge.build.wheelhouse import Wheelhouse
+from rvforge.cross import chroot, elfcheck, files
+from rvforge.cross import root as cross_root
+from rvforge.cross.target import CrossTarget
+from rvforge.errors import BuildFailed
+from rvforge.log import info, step
+from rvforge.ontarget.wheeltags import project_name
+
+_SMOKE_PREFIX = ("import platform, sys\n"
+                 "assert platform.machine() == {arch!r}, 'not running as {arch} code: ' + platform.machine()\n")
+
+
+@dataclass(frozen=True)
+class CrossContext:
+    target: CrossTarget
+    root: Path  # the ready cross root (host path)
+    cache: Path
+    jobs: int
+    compiler: str  # "riscv64-linux-gnu-gcc-16 16.2.0"
+
+
+@dataclass(frozen=True)
+class _Work:
+    host: Path  # the recipe's work dir, as a host path
+    inside: str  # the same dir inside the root
+
+    def sub(self, name: str) -> tuple[Path, str]:
+        return self.host / name, f"{self.inside}/{name}"
+
+
+def _run(ctx: CrossContext, command: list[str], log: TextIO, what: str,
+         env: Mapping[str, str] | None = None, cwd: str = "/") -> None:
+    binds = [chroot.Bind(buildenv.pip_cache(ctx.cache), cross_root.WHEELS_INSIDE)]
+    qemu = shutil.which(files.ARCHES[ctx.target.arch].qemu)
+    if qemu:  # exe_wrapper and the smoke test run target programs through it
+        binds.append(chroot.Bind(Path(qemu), f"/usr/local/bin/{Path(qemu).name}"))
+    buildenv.run(chroot.argv(ctx.root, command, env, binds, cwd), log, buildenv.clean_env(), what=what)
+
+
+def _crossenv(ctx: CrossContext, recipe: Recipe, work: _Work, log: TextIO) -> str:
+    """A fresh crossenv for this build with the recipe's build requirements; returns its dir."""
+    target = ctx.target
+    env_dir = f"{work.inside}/crossenv"
+    offline = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": cross_root.WHEELS_INSIDE}
+    _run(ctx, [cross_root.BUILD_PYTHON, "-m", "crossenv", "--cc", target.gcc, "--cxx", target.gxx,
+               "--sysconfigdata-file", target.sysconfigdata, target.target_python, env_dir],
+         log, "creating the crossenv", offline)
+    if recipe.build_requires:  # from the cache; downloaded into it when missing
+        install = [f"{env_dir}/bin/build-pip", "install", "--no-deps", *recipe.build_requires]
+        try:
+            _run(ctx, install, log, "installing the build requirements from the cache", offline)
+        except BuildFailed:
+            buildenv.download(list(recipe.build_requires), ctx.cache, log, target.python)
+            _run(ctx, install, log, "installing the build requirements", offline)
+    return env_dir
+
+
+def _build(ctx: CrossContext, recipe: Recipe, tree: Path, work: _Work, log: TextIO, epoch: int) -> Path:
+    env_dir = _crossenv(ctx, recipe, work, log)
+    files_dir, files_inside = work.sub("cross-files")
+    generated = files.write_all(ctx.target, files_dir, files_inside, f"{env_dir}/build/bin/cython")
+    tree_inside = f"{work.inside}/{tree.relative_to(work.host)}"
+    dist, dist_inside = work.sub("dist")
+    dist.mkdir()
+    settings = [*buildenv.config_settings(recipe, ctx.jobs)]
+    if resume.backend_settings({}, tree):  # meson-python: point meson at the generated files
+        settings += [f"setup-args=--cross-file={generated.meson_cross}",
+                     f"setup-args=--native-file={generated.meson_native}",
+                     f"build-dir={tree_inside}/build-cross"]
+    env = {**{k: buildenv.expand(v, ctx.jobs) for k, v in recipe.env.items()},
+           **files.compiler_env(ctx.target), "CMAKE_TOOLCHAIN_FILE": generated.cmake_toolchain,
+           "SOURCE_DATE_EPOCH": str(epoch), "VIRTUAL_ENV": f"{env_dir}/cross",
+           "PATH": f"{env_dir}/bin:{env_dir}/cross/bin:{chroot.BASE_ENV['PATH']}"}
+    command = [f"{env_dir}/cross/bin/python", "-m", "pip", "wheel", "-v", "--no-build-isolation",
+               "--no-deps", "--no-index", "-w", dist_inside]
+    for setting in settings:
+        command += ["-C", setting]
+    with step(f"cross-compile {recipe.name} {recipe.version} ({ctx.jobs} jobs)"):
+        _run(ctx, [*command, tree_inside], log, f"cross-building {recipe.name}", env, cwd=work.inside)
+    wheels = list(dist.glob("*.whl"))
+    if len(wheels) != 1:
+        raise BuildFailed(f"building {recipe.name} produced {len(wheels)} wheels, expected one")
+    checked = elfcheck.check_wheel(wheels[0], ctx.target.arch, ctx.target.python)
+    info(f"    {wheels[0].name}: {checked} ELF file(s), all {ctx.target.arch}")
+    return wheels[0]
+
+
+def _test_wheels(recipe: Recipe, house: Wheelhouse, deps: list[Path], ctx: CrossContext,
+                 log: TextIO) -> list[Path]:
+    """Dependencies and test requirements: from the wheelhouse, else pure-Python from the index."""
+    from_index, from_house = recipe_build.split_test_requirements(recipe, house)
+    wheels = [*deps, *from_house]
+    buildenv.download(from_index, ctx.cache, log, ctx.target.python)
+    for req in from_index:
+        name = project_name(req).replace("-", "_")
+        pure = sorted(buildenv.pip_cache(ctx.cache).glob(f"{name}-*-none-any.whl"), key=lambda p: p.name.lower())
+        if not pure:
+            raise BuildFailed(f"test requirement {req} has no pure-Python wheel to run as target code",
+                              hint=f"build {project_name(req)} into this wheelhouse first")
+        wheels.append(pure[-1])
+    return wheels
+
+
+def smoke_test(ctx: CrossContext, recipe: Recipe, wheel: Path, others: list[Path], work: _Work,
+               log: TextIO) -> None:
+    """The recipe's test, run by the target's Python under qemu-user: target code, no host
+    Python involved. Wheels are unpacked into a site dir (a wheel install is an unzip)."""
+    site, site_inside = work.sub("site")
+    for item in [*others, wheel]:
+        with zipfile.ZipFile(item) as archive:
+            archive.extractall(site)
+    script, script_inside = work.sub("smoke_test.py")
+    script.write_text(_SMOKE_PREFIX.format(arch=ctx.target.arch) + recipe.test.script)
+    qemu = files.ARCHES[ctx.target.arch].qemu
+    with step(f"test {recipe.name} as {ctx.target.arch} code (qemu-user)"):
+        _run(ctx, [qemu, "-L", "/", ctx.target.target_python, script_inside], log,
+             f"the {recipe.name} smoke test as {ctx.target.arch} code", {"PYTHONPATH": site_inside},
+             cwd=work.inside)
+
+
+def run_step(plan_step: PlanEntry, deps: list[Path], ctx: CrossContext, house: Wheelhouse) -> Path:
+    """Cross-build, check, test and publish one recipe; returns the wheel in the wheelhouse."""
+    recipe = plan_step.recipe
+    work = _Work(ctx.root / "work" / recipe.name, f"/work/{recipe.name}")
+    shutil.rmtree(work.host, ignore_errors=True)
+    work.host.mkdir(parents=True)
+    log_file = ctx.cache / "logs" / f"{recipe.name}-{recipe.version}-{ctx.target.profile.name}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    with log_file.open("w") as log:
+        try:
+            with step(f"fetch {recipe.name} {recipe.version}"):
+                fetched = sources.fetch(recipe, ctx.cache)
+            wheel, epoch = fetched, None  # a published pure-Python wheel is taken as is
+            if recipe.builds:
+                epoch = sources.source_date_epoch(recipe, fetched)
+                tree = sources.unpack(recipe, fetched, work.host / "src")
+                chosen = patches.applicable(recipe, machine=ctx.target.arch, profile=ctx.target.profile.name,
+                                            python=ctx.target.python)
+                patches.apply(recipe, chosen, tree, log)
+                wheel = _build(ctx, recipe, tree, work, log, epoch)
+            smoke_test(ctx, recipe, wheel, _test_wheels(recipe, house, deps, ctx, log), work, log)
+        except BuildFailed as exc:
+            shutil.rmtree(work.host, ignore_errors=True)  # nothing resumes a cross build: the log is what stays
+            raise BuildFailed(f"{recipe.name} {recipe.version} (cross): {exc.message}",
+                              hint=exc.hint or f"see {log_file}") from exc
+    entry = {
+        "name": recipe.name, "version": recipe.version, "recipe_digest": recipe.digest,
+        "source_sha256": recipe.source.sha256 or None, "source": sources.identity(recipe),
+        "source_alternative": recipe.source.name or None, "source_date_epoch": epoch,
+        "cache_key": plan_step.key, "profile": ctx.target.profile.name, "python": ctx.target.python,
+        "machine": ctx.target.arch,
+        "cross": {"compiler": ctx.compiler, "flags": list(ctx.target.flags),
+                  "sysroot": {"suite": ctx.target.suite, "key": ctx.root.name}},
+        "build_seconds": round(time.monotonic() - start, 1),
+        "built_by": f"rvforge {sys.modules['rvforge'].__version__}",
+    }
+    published = house.add(wheel, entry, epoch=epoch)
+    shutil.rmtree(work.host, ignore_errors=True)
+    return published

@@ -1,0 +1,127 @@
+"""The files and variables that point each build system at the cross compiler and the
+target's libraries, generated from the profile's pins so no recipe carries its own copy:
+setuptools reads ``CC``/``LDSHARED``, meson a cross file (plus a native file for tools that
+run on the build machine), CMake a toolchain file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rvforge.cross.target import CrossTarget
+from rvforge.host.sysroot import under
+
+
+@dataclass(frozen=True)
+class ArchFacts:
+    cpu_family: str  # meson's name
+    endian: str
+    longdouble: str  # numpy's longdouble_format: else it compiles and runs a probe
+    qemu: str  # qemu-user binary that runs this machine's programs
+
+
+ARCHES = {"riscv64": ArchFacts("riscv64", "little", "IEEE_QUAD_LE", "qemu-riscv64-static")}
+
+
+@dataclass(frozen=True)
+class CrossFiles:
+    """Where the generated files are, as paths inside the cross root."""
+
+    meson_cross: str
+    meson_native: str
+    cmake_toolchain: str
+
+
+def _sysroot(sysroot: str) -> Path | None:
+    return None if sysroot in ("", "/") else Path(sysroot)
+
+
+def pkg_config_libdir(target: CrossTarget, sysroot: str = "/") -> list[str]:
+    return [str(under(_sysroot(sysroot), d)) for d in target.profile.pkgconfig_dirs]
+
+
+def compiler_env(target: CrossTarget, sysroot: str = "/") -> dict[str, str]:
+    """Variables setuptools and pkg-config read; the compilers carry the profile's pins."""
+    cc = " ".join([target.gcc, *target.flags])
+    cxx = " ".join([target.gxx, *target.flags])
+    env = {"CC": cc, "CXX": cxx, "LDSHARED": f"{cc} -shared", "LDCXXSHARED": f"{cxx} -shared",
+           "AR": f"{target.triplet}-ar", "RANLIB": f"{target.triplet}-ranlib",
+           "PKG_CONFIG_LIBDIR": ":".join(pkg_config_libdir(target, sysroot))}
+    if _sysroot(sysroot):
+        env["PKG_CONFIG_SYSROOT_DIR"] = sysroot
+    return env
+
+
+def _meson_value(value: str | list[str] | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_meson_value(item) for item in value) + "]"
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _ini(sections: dict[str, dict[str, str | list[str] | bool]]) -> str:
+    lines = []
+    for name, values in sections.items():
+        lines.append(f"[{name}]")
+        lines += [f"{key} = {_meson_value(value)}" for key, value in values.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def meson_cross(target: CrossTarget, sysroot: str = "/") -> str:
+    facts = ARCHES[target.arch]
+    flags = list(target.flags)
+    properties: dict[str, str | list[str] | bool] = {
+        "pkg_config_libdir": pkg_config_libdir(target, sysroot),
+        "longdouble_format": facts.longdouble, "needs_exe_wrapper": True}
+    if _sysroot(sysroot):
+        properties["sys_root"] = sysroot
+    return _ini({
+        "binaries": {"c": [target.gcc, *flags], "cpp": [target.gxx, *flags],
+                     "fortran": [f"{target.triplet}-gfortran-{target.profile.gcc}", *flags],
+                     "ar": f"{target.triplet}-ar", "strip": f"{target.triplet}-strip",
+                     "pkg-config": "pkg-config", "exe_wrapper": [facts.qemu, "-L", sysroot or "/"]},
+        "properties": properties,
+        "host_machine": {"system": "linux", "cpu_family": facts.cpu_family, "cpu": target.arch,
+                         "endian": facts.endian}})
+
+
+def meson_native(cython: str) -> str:
+    """meson also looks for a project's languages on the build machine: cython runs there."""
+    return _ini({"binaries": {"cython": cython}})
+
+
+def _cmake_quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def cmake_toolchain(target: CrossTarget, sysroot: str = "/") -> str:
+    facts = ARCHES[target.arch]
+    flags = _cmake_quote(" ".join(target.flags))
+    emulator = _cmake_quote(";".join([facts.qemu, "-L", sysroot or "/"]))  # a CMake list
+    lines = ["set(CMAKE_SYSTEM_NAME Linux)", f"set(CMAKE_SYSTEM_PROCESSOR {target.arch})",
+             f"set(CMAKE_C_COMPILER {target.gcc})", f"set(CMAKE_CXX_COMPILER {target.gxx})",
+             f"set(CMAKE_C_FLAGS_INIT {flags})", f"set(CMAKE_CXX_FLAGS_INIT {flags})",
+             f"set(CMAKE_LIBRARY_ARCHITECTURE {target.triplet})",
+             f"set(CMAKE_CROSSCOMPILING_EMULATOR {emulator})"]
+    if _sysroot(sysroot):
+        lines += [f"set(CMAKE_SYSROOT {_cmake_quote(sysroot)})",
+                  f"set(CMAKE_FIND_ROOT_PATH {_cmake_quote(sysroot)})",
+                  "set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)",
+                  "set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)",
+                  "set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)",
+                  "set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)"]
+    return "\n".join(lines) + "\n"
+
+
+def write_all(target: CrossTarget, host_dir: Path, inside_dir: str, cython: str,
+              sysroot: str = "/") -> CrossFiles:
+    """Write the three files into ``host_dir`` (seen as ``inside_dir`` in the root)."""
+    host_dir.mkdir(parents=True, exist_ok=True)
+    texts = {"cross.ini": meson_cross(target, sysroot), "native.ini": meson_native(cython),
+             "toolchain.cmake": cmake_toolchain(target, sysroot)}
+    for name, text in texts.items():
+        (host_dir / name).write_text(text)
+    return CrossFiles(f"{inside_dir}/cross.ini", f"{inside_dir}/native.ini", f"{inside_dir}/toolchain.cmake")

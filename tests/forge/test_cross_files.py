@@ -1,0 +1,123 @@
+"""The generated cross files and variables: parsed by the real tools where they exist here
+(meson reads the cross file, cmake runs the toolchain file), never only compared as text."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rvforge.cross import files
+from rvforge.cross.target import cross_target
+from rvforge.errors import ConfigError
+
+TARGET = cross_target("debian-riscv64")
+PINS = ["-march=rv64gc", "-mabi=lp64d"]
+
+
+def _meson_ini(text: str) -> dict[str, dict[str, object]]:
+    parser = configparser.ConfigParser()
+    parser.read_string(text)
+    return {name: {k: ast.literal_eval(v.replace("true", "True").replace("false", "False"))
+                   for k, v in parser[name].items()} for name in parser.sections()}
+
+
+def test_compiler_env_pins_the_profile_flags() -> None:
+    env = files.compiler_env(TARGET)
+    assert env["CC"] == "riscv64-linux-gnu-gcc-16 -march=rv64gc -mabi=lp64d"
+    assert env["CXX"] == "riscv64-linux-gnu-g++-16 -march=rv64gc -mabi=lp64d"
+    assert env["LDSHARED"] == env["CC"] + " -shared"
+    assert env["AR"] == "riscv64-linux-gnu-ar"
+    assert env["PKG_CONFIG_LIBDIR"].split(":")[0] == "/usr/lib/riscv64-linux-gnu/pkgconfig"
+    assert "PKG_CONFIG_SYSROOT_DIR" not in env  # a multiarch root is "/"
+
+
+def test_compiler_env_with_a_separate_sysroot() -> None:
+    env = files.compiler_env(TARGET, "/srv/oe-sysroot")
+    assert env["PKG_CONFIG_SYSROOT_DIR"] == "/srv/oe-sysroot"
+    assert env["PKG_CONFIG_LIBDIR"].startswith("/srv/oe-sysroot/usr/lib/riscv64-linux-gnu/pkgconfig:")
+
+
+def test_meson_cross_file_values() -> None:
+    ini = _meson_ini(files.meson_cross(TARGET))
+    assert ini["binaries"]["c"] == ["riscv64-linux-gnu-gcc-16", *PINS]
+    assert ini["binaries"]["cpp"] == ["riscv64-linux-gnu-g++-16", *PINS]
+    assert ini["binaries"]["fortran"] == ["riscv64-linux-gnu-gfortran-16", *PINS]
+    assert ini["binaries"]["exe_wrapper"] == ["qemu-riscv64-static", "-L", "/"]
+    assert ini["properties"]["longdouble_format"] == "IEEE_QUAD_LE"
+    assert ini["properties"]["needs_exe_wrapper"] is True
+    assert "sys_root" not in ini["properties"]
+    assert ini["host_machine"] == {"system": "linux", "cpu_family": "riscv64", "cpu": "riscv64",
+                                   "endian": "little"}
+    with_root = _meson_ini(files.meson_cross(TARGET, "/srv/it's"))
+    assert with_root["properties"]["sys_root"] == "/srv/it's"  # quotes survive
+
+
+@pytest.mark.skipif(shutil.which("meson") is None, reason="meson is not installed here")
+def test_meson_accepts_the_cross_and_native_files(tmp_path: Path) -> None:
+    """meson itself reads both files: a cross build of a C project is configured for riscv64
+    (the compiler sanity check is what would need the cross gcc, so the project has no language)."""
+    (tmp_path / "meson.build").write_text(
+        "project('probe', [])\n"
+        "message('host=' + host_machine.cpu_family() + ' endian=' + host_machine.endian())\n"
+        "message('longdouble=' + meson.get_external_property('longdouble_format'))\n"
+        "message('cython=' + ' '.join(meson.get_external_property('nothing', ['-'])))\n")
+    files.write_all(TARGET, tmp_path / "f", str(tmp_path / "f"), "/opt/x/build/bin/cython")
+    proc = subprocess.run(["meson", "setup", "--cross-file", str(tmp_path / "f/cross.ini"), "--native-file",
+                           str(tmp_path / "f/native.ini"), str(tmp_path / "b"), str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "host=riscv64 endian=little" in proc.stdout
+    assert "longdouble=IEEE_QUAD_LE" in proc.stdout
+
+
+def test_meson_native_file_names_the_build_cython() -> None:
+    assert _meson_ini(files.meson_native("/w/crossenv/build/bin/cython")) == {
+        "binaries": {"cython": "/w/crossenv/build/bin/cython"}}
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed here")
+@pytest.mark.parametrize("sysroot", ["/", "/srv/oe sysroot"])
+def test_cmake_reads_the_toolchain_file(tmp_path: Path, sysroot: str) -> None:
+    toolchain = tmp_path / "toolchain.cmake"
+    toolchain.write_text(files.cmake_toolchain(TARGET, sysroot))
+    script = tmp_path / "show.cmake"
+    script.write_text(f'include("{toolchain}")\n' + "".join(
+        f'message(STATUS "{name}=${{{name}}}")\n' for name in (
+            "CMAKE_SYSTEM_NAME", "CMAKE_SYSTEM_PROCESSOR", "CMAKE_C_COMPILER", "CMAKE_CXX_COMPILER",
+            "CMAKE_C_FLAGS_INIT", "CMAKE_LIBRARY_ARCHITECTURE", "CMAKE_CROSSCOMPILING_EMULATOR",
+            "CMAKE_SYSROOT")))
+    out = subprocess.run(["cmake", "-P", str(script)], capture_output=True, text=True, check=True).stdout
+    assert "CMAKE_SYSTEM_PROCESSOR=riscv64" in out
+    assert "CMAKE_C_COMPILER=riscv64-linux-gnu-gcc-16" in out
+    assert "CMAKE_CXX_COMPILER=riscv64-linux-gnu-g++-16" in out
+    assert "CMAKE_C_FLAGS_INIT=-march=rv64gc -mabi=lp64d" in out
+    assert "CMAKE_LIBRARY_ARCHITECTURE=riscv64-linux-gnu" in out
+    assert f"CMAKE_CROSSCOMPILING_EMULATOR=qemu-riscv64-static;-L;{sysroot}" in out
+    assert f"CMAKE_SYSROOT={'' if sysroot == '/' else sysroot}\n" in out
+
+
+def test_write_all_names_the_files_as_seen_inside_the_root(tmp_path: Path) -> None:
+    made = files.write_all(TARGET, tmp_path / "x", "/work/pillow/cross-files", "/c")
+    assert made.meson_cross == "/work/pillow/cross-files/cross.ini"
+    assert (tmp_path / "x/cross.ini").read_text() == files.meson_cross(TARGET)
+    assert (tmp_path / "x/toolchain.cmake").read_text() == files.cmake_toolchain(TARGET)
+
+
+def test_cross_target_packages_follow_the_profile() -> None:
+    assert TARGET.flags == tuple(PINS)
+    assert "gcc-16-riscv64-linux-gnu" in TARGET.build_packages()
+    assert "python3.14-venv" in TARGET.build_packages()
+    assert "libpython3.14-dev:riscv64" in TARGET.target_packages()
+
+
+@pytest.mark.parametrize("name", ["no-such-profile", "openeuler-riscv64", ""])
+def test_unknown_cross_target_is_one_config_error(name: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        cross_target(name)
+    assert "debian-riscv64" in str(err.value.hint)
+    assert "\n" not in err.value.message
