@@ -46,16 +46,16 @@ def test_clean_env_cwd_and_binds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     shared.mkdir()
     (shared / "hello.txt").write_text("from the host\n")
     (root / "work").mkdir()  # the bind target /in exists only inside the root
-    os.environ["RVFORGE_LEAK_PROBE"] = "1"
+    os.environ["HOST_ONLY_LEAK_PROBE"] = "1"
     try:
         script = "pwd; env; cat /in/hello.txt; ls /proc/self >/dev/null"
         out = subprocess.run(chroot.argv(root, ["sh", "-c", script], {"ONLY": "this"},
                                          [chroot.Bind(shared, "/in")], cwd="/work"),
                              capture_output=True, text=True, check=True).stdout
     finally:
-        del os.environ["RVFORGE_LEAK_PROBE"]
+        del os.environ["HOST_ONLY_LEAK_PROBE"]
     assert out.splitlines()[0] == "/work"
-    assert "ONLY=this" in out and "RVFORGE_LEAK_PROBE" not in out and "LANG=C.UTF-8" in out
+    assert "ONLY=this" in out and "HOST_ONLY_LEAK_PROBE" not in out and "LANG=C.UTF-8" in out
     assert "from the host" in out
     assert _mounts_under(root) == []
 
