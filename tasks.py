@@ -161,8 +161,10 @@ def regenerate(c, check=False):
         "rootfs": "riscv64 root filesystem (default: the cached one, created when missing)",
         "skip_build": "Skip the Pillow source build step (reuse the wheel an earlier run built)",
         "skip_bench": "Skip the benchmark step (about 10 minutes under emulation)",
+        "skip_distcc": "Skip the Pillow build through a compile helper on this machine (build-helper + distcc)",
     },
 )
-def riscv64_check(c, rootfs=None, skip_build=False, skip_bench=False):
+def riscv64_check(c, rootfs=None, skip_build=False, skip_bench=False, skip_distcc=False):
     """Run doctor, a Pillow build, deploy and an erase natively in an emulated riscv64 userland."""
-    run_task(riscv64_check_task.main, rootfs=rootfs, skip_build=skip_build, skip_bench=skip_bench)
+    run_task(riscv64_check_task.main, rootfs=rootfs, skip_build=skip_build, skip_bench=skip_bench,
+             skip_distcc=skip_distcc)

@@ -1,6 +1,6 @@
 """The riscv64 check's steps that run inside the emulated userland, as riscv64 code.
 
-    python -m rvforge.emulation.guest [--skip-build] [--skip-bench] --summary FILE
+    python -m rvforge.emulation.guest [--skip-build] [--skip-bench] [--distcc HELPER] --summary FILE
 
 Each step calls the real command a user runs (``invoke doctor``, ``invoke build-wheels``,
 ``invoke deploy``, ``POST /predict``, ``magiceraser bench``). Deploy, erase and bench share
@@ -27,6 +27,7 @@ import yaml
 from rvforge import REPO_ROOT
 from rvforge.build import recipes
 from rvforge.common import free_port
+from rvforge.emulation import guest_distcc
 from rvforge.emulation.steps import StepRun
 from rvforge.errors import BuildFailed, CheckFailed, ConfigError, DeployError
 from rvforge.host import facts, profiles
@@ -107,8 +108,7 @@ def check_build() -> None:
 
 
 def _pillow_wheels() -> list[Path]:
-    return sorted(p for p in WHEELHOUSE.glob("*.whl")
-                  if p.name.lower().startswith("pillow-") and p.name.endswith("linux_riscv64.whl"))
+    return guest_distcc.pillow_wheels(WHEELHOUSE)
 
 
 def service_runtime() -> list[str]:
@@ -210,12 +210,14 @@ def stop_service() -> None:
         subprocess.run([str(ctl), "stop"], check=False)
 
 
-def run_guest_steps(skip_build: bool, skip_bench: bool = False) -> StepRun:
+def run_guest_steps(skip_build: bool, skip_bench: bool = False, distcc: str | None = None) -> StepRun:
     checks = StepRun()
     checks.run(STEP_PROFILE, check_profile)
     checks.run(STEP_DOCTOR, check_doctor)
     if not skip_build:
         checks.run(STEP_BUILD, check_build, needs=[STEP_DOCTOR])
+    if distcc:
+        checks.run(guest_distcc.STEP_DISTCC, lambda: guest_distcc.check_distcc_build(distcc), needs=[STEP_DOCTOR])
     port = free_port()
     try:
         checks.run(STEP_APP_WHEELS, check_app_wheels, needs=[STEP_DOCTOR])
@@ -232,10 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rvforge.emulation.guest")
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--skip-bench", action="store_true")
+    parser.add_argument("--distcc", help="build Pillow once more through this compile helper (HOST:PORT/SLOTS)")
     parser.add_argument("--summary", required=True, type=Path)
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
-    steps = run_guest_steps(args.skip_build, args.skip_bench)
+    steps = run_guest_steps(args.skip_build, args.skip_bench, args.distcc)
     args.summary.write_text(json.dumps([asdict(o) for o in steps.outcomes], indent=1))
     return 1 if steps.failed else 0
 

@@ -5,6 +5,10 @@ distccd compiles whatever it is sent, so the network it accepts is never guessed
 listener accepts loopback only; any other address needs ``--allow``, and no ``--allow`` may cover
 the whole internet. Run by root, distccd drops to Debian's ``distccd`` user; its temp dir and log
 are then handed to that user, and every directory above the wrappers must be enterable by it.
+
+Where this machine's distro has no cross gcc of the target's major, distccd runs inside another
+root filesystem that has one (a ``Confinement``): the same daemon, command line and files, the
+helper's directory seen at a fixed path inside, and the pid, log and settings still read here.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import ipaddress
 import json
 import os
 import pwd
+import shlex
 import signal
 import socket
 import stat
@@ -20,9 +25,11 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable, Mapping, Sequence
 
 from rvforge.common import write_atomic
 from rvforge.errors import ConfigError, ForgeError
+from rvforge.paths import cache_dir
 
 #: The unprivileged user Debian's distcc package creates for the daemon.
 DAEMON_USER = "distccd"
@@ -69,6 +76,32 @@ class HelperFiles:
         return self.root / "cmdlist"
 
 
+@dataclass(frozen=True)
+class Confinement:
+    """Run distccd inside another root: ``wrap`` turns (command, env) into the command line run
+    here; the helper's directory is seen at ``inside`` there; ``passwd`` is that root's
+    /etc/passwd, which holds the daemon's user."""
+
+    wrap: Callable[[Sequence[str], Mapping[str, str]], list[str]]
+    inside: Path
+    passwd: Path
+
+
+def launch(settings: HelperSettings, files: HelperFiles, user: pwd.struct_passwd | None,
+           confinement: Confinement | None, pid_file: bool = False) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that start distccd here, or inside the confinement."""
+    if confinement is None:
+        return daemon_command(settings, files, user, pid_file), daemon_env(files)
+    seen = HelperFiles(confinement.inside)
+    return (confinement.wrap(daemon_command(settings, seen, user, pid_file), daemon_env(seen)),
+            {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LC_ALL": "C.UTF-8"})
+
+
+def default_files() -> HelperFiles:
+    """The one helper of this machine's tool cache."""
+    return HelperFiles(cache_dir() / "distcc-helper")
+
+
 def allowed_networks(listen: str, allow: str | None) -> tuple[str, ...]:
     """The networks distccd accepts, checked: never the whole internet, never a guess."""
     try:
@@ -96,19 +129,28 @@ def allowed_networks(listen: str, allow: str | None) -> tuple[str, ...]:
     return tuple(networks)
 
 
-def daemon_user() -> pwd.struct_passwd | None:
-    """The user distccd drops to: Debian's ``distccd`` when run by root, else nobody else."""
+def daemon_user(passwd: Path | None = None) -> pwd.struct_passwd | None:
+    """The user distccd drops to: Debian's ``distccd`` when run by root, else nobody else;
+    looked up in ``passwd`` when distccd runs inside another root."""
     if os.geteuid() != 0:
         return None
     try:
-        return pwd.getpwnam(DAEMON_USER)
+        if passwd is None:
+            return pwd.getpwnam(DAEMON_USER)
+        for line in passwd.read_text().splitlines():
+            fields = line.split(":")
+            if fields[0] == DAEMON_USER and len(fields) == 7:
+                return pwd.struct_passwd((fields[0], fields[1], int(fields[2]), int(fields[3]),
+                                          *fields[4:]))
+        raise KeyError(DAEMON_USER)
     except KeyError:
         raise ConfigError(f"run as root, but there is no '{DAEMON_USER}' user for distccd to run as",
                           hint="run build-helper as a normal user, or install Debian's distcc package") from None
 
 
-def prepare(files: HelperFiles, user: pwd.struct_passwd | None) -> None:
-    """Temp dir and log writable by the daemon's user, and its way to the wrappers open."""
+def prepare(files: HelperFiles, user: pwd.struct_passwd | None, confined: bool = False) -> None:
+    """Temp dir and log writable by the daemon's user, and its way to the wrappers open (a
+    confined daemon sees the directory mounted at an open path instead)."""
     files.tmp.mkdir(parents=True, exist_ok=True)
     files.log.touch()
     if user is None:
@@ -117,7 +159,7 @@ def prepare(files: HelperFiles, user: pwd.struct_passwd | None) -> None:
         os.chown(path, user.pw_uid, user.pw_gid)
     files.root.chmod(0o755)
     (files.root / "bin").chmod(0o755)
-    for parent in files.root.resolve().parents:
+    for parent in () if confined else files.root.resolve().parents:
         if not parent.stat().st_mode & stat.S_IXOTH:
             raise ConfigError(f"distccd runs as user {user.pw_name}, which cannot enter {parent}",
                               hint="run build-helper as a normal user, or set RVFORGE_HOME to a "
@@ -171,15 +213,16 @@ def running_pid(files: HelperFiles) -> int | None:
     return pid if b"distccd" in cmdline else None
 
 
-def run_foreground(settings: HelperSettings, files: HelperFiles, user: pwd.struct_passwd | None) -> int:
+def run_foreground(settings: HelperSettings, files: HelperFiles, user: pwd.struct_passwd | None,
+                   confinement: Confinement | None = None) -> int:
     """Start distccd in its own session, record its pid, and wait for it (Ctrl-C or ``--stop``
     ends it). Its own session: on SIGTERM distccd signals its whole process group."""
     if running_pid(files):
         raise ForgeError(f"a helper already runs (pid {running_pid(files)})",
                          hint="invoke build-helper --stop first")
     write_atomic(files.settings, json.dumps(asdict(settings), indent=2) + "\n")
-    proc = subprocess.Popen(daemon_command(settings, files, user), env=daemon_env(files),
-                            start_new_session=True, stdin=subprocess.DEVNULL)
+    command, env = launch(settings, files, user, confinement)
+    proc = subprocess.Popen(command, env=env, start_new_session=True, stdin=subprocess.DEVNULL)
     write_atomic(files.pid, f"{proc.pid}\n")
     previous = signal.signal(signal.SIGTERM, lambda *_: _stop_group(proc.pid))
     try:
@@ -268,10 +311,12 @@ def status_lines(files: HelperFiles) -> tuple[bool, list[str]]:
 
 
 def write_unit(settings: HelperSettings, files: HelperFiles, unit_dir: Path,
-               user: pwd.struct_passwd | None) -> Path:
+               user: pwd.struct_passwd | None, confinement: Confinement | None = None) -> Path:
     """A systemd user unit running the same daemon (written, not enabled)."""
-    env = " ".join(f"{k}={v}" for k, v in daemon_env(files).items())
-    command = " ".join(daemon_command(settings, files, user, pid_file=user is None))
+    argv, environment = launch(settings, files, user, confinement, pid_file=user is None)
+    env = " ".join(f"{k}={v}" for k, v in environment.items())
+    command = shlex.join([argv[0] if argv[0].startswith("/") else f"/usr/bin/{argv[0]}", *argv[1:]])
+    command = command.replace("$", "$$")  # systemd would expand the confined shell's "$@"
     unit = unit_dir / UNIT_NAME
     write_atomic(files.settings, json.dumps(asdict(settings), indent=2) + "\n")
     write_atomic(unit, f"""[Unit]
@@ -280,7 +325,7 @@ After=network-online.target
 
 [Service]
 Environment={env}
-ExecStart=/usr/bin/{command}
+ExecStart={command}
 Restart=on-failure
 
 [Install]

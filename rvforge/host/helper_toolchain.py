@@ -88,9 +88,11 @@ def apt_candidate(package: str) -> str | None:
     return None
 
 
-def missing_tools(compiler: HelperCompiler) -> list[str]:
-    """Programs the helper lacks: distccd and the two target drivers."""
+def missing_tools(compiler: HelperCompiler, root: Path | None = None) -> list[str]:
+    """Programs the helper lacks: distccd and the two target drivers (here, or in ``root``)."""
     wanted = ["distccd", compiler.driver("gcc"), compiler.driver("g++")]
+    if root is not None:
+        return [name for name in wanted if not (root / "usr/bin" / name).is_file()]
     return [name for name in wanted if shutil.which(name) is None]
 
 
@@ -117,15 +119,18 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
-def write_wrappers(compiler: HelperCompiler, directory: Path) -> Path:
-    """Wrapper scripts for every client name and the ``DISTCC_CMDLIST`` file listing them."""
+def write_wrappers(compiler: HelperCompiler, directory: Path, inside: Path | None = None) -> Path:
+    """Wrapper scripts for every client name and the ``DISTCC_CMDLIST`` file listing them; with
+    ``inside``, as a daemon in another root sees them (``directory`` mounted there, the drivers
+    in that root's /usr/bin)."""
     bin_dir = directory / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     flags = " ".join(compiler.flags)
     for name, kind in compiler.client_names().items():
-        real = shutil.which(compiler.driver(kind)) or f"/usr/bin/{compiler.driver(kind)}"
+        real = (None if inside else shutil.which(compiler.driver(kind))) or f"/usr/bin/{compiler.driver(kind)}"
         write_atomic(bin_dir / name, f'#!/bin/sh\nexec {real} "$@" {flags}'.rstrip() + "\n", mode=0o755)
     cmdlist = directory / "cmdlist"
-    write_atomic(cmdlist, "".join(f"{bin_dir / name}\n" for name in sorted(compiler.client_names())),
+    seen = (inside or directory) / "bin"
+    write_atomic(cmdlist, "".join(f"{seen / name}\n" for name in sorted(compiler.client_names())),
                  mode=0o644)
     return cmdlist

@@ -3,17 +3,19 @@ hardware, in an emulated Debian riscv64 userland (qemu user mode through proot).
 
 Host steps make the userland ready (created and cached when missing), copy the checkout in
 and install the tool into a guest venv that sees Debian's torch and numpy; the guest steps
-(rvforge.emulation.guest) then run doctor, a Pillow source build, a deploy, an erase checked
-against the golden result and a benchmark.
+(rvforge.emulation.guest) then run doctor, a Pillow source build, the same build through a
+compile helper started here (distcc), a deploy, an erase checked against the golden result and a
+benchmark.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+from contextlib import ExitStack
 from pathlib import Path
 
-from rvforge.emulation import userland
+from rvforge.emulation import guest_distcc, host_helper, userland
 from rvforge.emulation.steps import Outcome, StepRun
 from rvforge.errors import CheckFailed, EmulationError
 from rvforge.log import info
@@ -37,14 +39,19 @@ GUEST_TIMEOUT = 3 * 3600
 STEP_USERLAND = "riscv64 userland ready"
 STEP_COPY = f"checkout copied to the userland's {userland.GUEST_SRC}"
 STEP_TOOL = "tool installed in a guest venv (system site packages)"
+STEP_HELPER = f"invoke build-helper --profile {host_helper.PROFILE} on 127.0.0.1 (this machine)"
+STEP_HELPER_JOBS = "the helper's log shows the guest's compile jobs"
+#: The helper's slots: this machine's cores also run the emulation.
+HELPER_SLOTS = 2
 
 
-def _guest_outcomes(root: Path, skip_build: bool, skip_bench: bool) -> list[Outcome]:
+def _guest_outcomes(root: Path, skip_build: bool, skip_bench: bool, distcc: str | None) -> list[Outcome]:
     summary = root / GUEST_SUMMARY.lstrip("/")
     summary.unlink(missing_ok=True)
     argv = [f"{GUEST_VENV}/bin/python", "-m", "rvforge.emulation.guest", "--summary", GUEST_SUMMARY]
     argv += ["--skip-build"] if skip_build else []
     argv += ["--skip-bench"] if skip_bench else []
+    argv += ["--distcc", distcc] if distcc else []
     try:
         userland.run_in_guest(root, argv, timeout=GUEST_TIMEOUT)
     except (EmulationError, OSError) as err:
@@ -56,7 +63,8 @@ def _guest_outcomes(root: Path, skip_build: bool, skip_bench: bool) -> list[Outc
     return [Outcome(**item) for item in json.loads(summary.read_text())]
 
 
-def main(rootfs: str | None = None, skip_build: bool = False, skip_bench: bool = False) -> None:
+def main(rootfs: str | None = None, skip_build: bool = False, skip_bench: bool = False,
+         skip_distcc: bool = False) -> None:
     checks = StepRun()
     state: dict[str, Path] = {}
     wanted = Path(rootfs).expanduser().resolve() if rootfs else None
@@ -65,7 +73,14 @@ def main(rootfs: str | None = None, skip_build: bool = False, skip_bench: bool =
     checks.run(STEP_TOOL, lambda: userland.run_in_guest(state["root"], ["/bin/sh", "-c", INSTALL_TOOL]),
                needs=[STEP_COPY])
     if checks.passed(STEP_TOOL):
-        checks.add(_guest_outcomes(state["root"], skip_build, skip_bench))
+        with ExitStack() as stack:
+            helper: list[host_helper.RunningHelper] = []
+            if not skip_distcc:
+                checks.run(STEP_HELPER, lambda: helper.append(stack.enter_context(host_helper.running(HELPER_SLOTS))))
+            checks.add(_guest_outcomes(state["root"], skip_build, skip_bench,
+                                       helper[0].address if helper else None))
+            if helper:
+                checks.run(STEP_HELPER_JOBS, helper[0].require_jobs, needs=[guest_distcc.STEP_DISTCC])
     info(checks.table())
     if checks.failed:
         raise CheckFailed(f"riscv64 check: {checks.summary()}")

@@ -65,9 +65,9 @@ class RunningHelper:
                 self.proc.wait()
 
 
-def start_helper(profile: str, *extra: str) -> RunningHelper:
+def start_helper(profile: str, *extra: str, home: Path | None = None, wait: float = 30) -> RunningHelper:
     """Start a helper in the foreground (as a user would) and wait until it listens."""
-    home = Path(tempfile.mkdtemp(prefix="rvforge-helper-", dir="/tmp"))
+    home = home or Path(tempfile.mkdtemp(prefix="rvforge-helper-", dir="/tmp"))
     home.chmod(0o755)  # distccd drops to its own user when started by root
     port = free_port()
     env = {**os.environ, "RVFORGE_HOME": str(home)}
@@ -76,7 +76,7 @@ def start_helper(profile: str, *extra: str) -> RunningHelper:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     helper = RunningHelper(home, port, proc)
     assert proc.stdout is not None
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + wait
     line = ""
     while time.monotonic() < deadline:
         line = proc.stdout.readline()

@@ -95,7 +95,8 @@ def test_refuses_open_networks(tmp_path, args, words):
 
 
 def test_names_a_missing_cross_gcc_major(tmp_path):
-    """debian-riscv64 builds with gcc 16: a bookworm helper has no riscv64 gcc 16 and says so."""
+    """debian-riscv64 builds with gcc 16: a bookworm helper has no riscv64 gcc 16 and says so,
+    naming the cross root (not created in this temp cache) as the way out."""
     if shutil.which("riscv64-linux-gnu-gcc-16") or apt_candidate("gcc-16-riscv64-linux-gnu"):
         pytest.skip("this host's distro packages a riscv64 gcc 16")
     proc = build_helper("--profile", "debian-riscv64", env={"RVFORGE_HOME": str(tmp_path)})
@@ -103,6 +104,7 @@ def test_names_a_missing_cross_gcc_major(tmp_path):
     first = proc.stderr.splitlines()[0]
     assert "no gcc-16-riscv64-linux-gnu" in first and "target's gcc is 16" in first
     assert "forky" in proc.stderr
+    assert "add --install to create it" in proc.stderr  # the tool's cross root has gcc 16
 
 
 def test_names_the_install_command(tmp_path):
