@@ -70,7 +70,8 @@ def build_environment(recipe: Recipe, ctx: BuildContext, tree: Path, venv: Path,
     - ``SOURCE_DATE_EPOCH`` from the source, ``-ffile-prefix-map`` for the source tree and the
       venv: the wheel's bytes do not depend on when or where it was built;
     - PKG_CONFIG_PATH with the tool's own .pc dir (openblas.pc on openEuler);
-    - ccache in front of the compilers when installed, keyed on the mapped paths;
+    - ccache in front of the compilers when installed (CMake's launcher for CMake projects),
+      keyed on the mapped paths;
     - the recipe's own variables with ``{jobs}`` filled in."""
     env = pkgconfig.build_env(ctx.profile, ctx.sysroot, clean_env(base))
     prefix = f"/usr/src/{recipe.name}-{recipe.version}"
@@ -87,8 +88,11 @@ def build_environment(recipe: Recipe, ctx: BuildContext, tree: Path, venv: Path,
     )
     if ctx.ccache:
         cc, cxx = (ctx.distcc.cc, ctx.distcc.cxx) if ctx.distcc else ("gcc", "g++")
+        # A CMake project runs its compiler by itself too (torch's ABI probe runs $CXX), so there
+        # the compiler stays bare and ccache (and through it distcc) comes in as CMake's launcher.
+        launcher = "" if "cmake" in recipe.system else f"{ctx.ccache} "
         env.update(
-            CC=f"{ctx.ccache} {cc}", CXX=f"{ctx.ccache} {cxx}",
+            CC=f"{launcher}{cc}", CXX=f"{launcher}{cxx}",
             CMAKE_C_COMPILER_LAUNCHER=ctx.ccache, CMAKE_CXX_COMPILER_LAUNCHER=ctx.ccache,
             CCACHE_DIR=env.get("CCACHE_DIR") or str(ctx.cache / "ccache"),
             CCACHE_BASEDIR=str(tree.parent), CCACHE_NOHASHDIR="1",

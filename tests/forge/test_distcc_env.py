@@ -52,3 +52,13 @@ def test_meson_links_stay_at_the_local_count(tmp_path):
     ctx = context(tmp_path, "openeuler-riscv64", "127.0.0.1/16")
     assert buildenv.link_settings(RECIPES["numpy"], ctx) == ["setup-args=-Dbackend_max_links=2"]
     assert buildenv.link_settings(RECIPES["markupsafe"], ctx) == []  # setuptools: one link per extension
+
+
+def test_a_cmake_project_gets_bare_compilers_and_ccache_as_its_launcher(tmp_path):
+    """torch's CMake runs $CXX itself (its ABI probe): "ccache g++" there fails the configure."""
+    ctx = context(tmp_path, "openeuler-riscv64", "127.0.0.1:3700/8")
+    env = buildenv.build_environment(RECIPES["torch"], ctx, tmp_path / "tree", tmp_path / "venv", 0,
+                                     base={"PATH": "/usr/bin"})
+    assert (env["CC"], env["CXX"]) == ("riscv64-linux-gnu-gcc", "riscv64-linux-gnu-g++")
+    assert env["CMAKE_C_COMPILER_LAUNCHER"] == env["CMAKE_CXX_COMPILER_LAUNCHER"] == "/usr/bin/ccache"
+    assert env["CCACHE_PREFIX"] == "distcc"
