@@ -57,6 +57,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def accepts_connections(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether something accepts TCP connections at ``host:port`` within ``timeout`` seconds."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def last_lines(text: str, count: int = 1, empty: str = "(no output)") -> str:
+    """The last ``count`` lines of ``text`` that say something, joined by " | " (for one-line errors)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(lines[-count:]) or empty
+
+
 def display_host(host: str) -> str:
     """The host part of a URL a user can open for a server bound to ``host``."""
     if host in WILDCARD_HOSTS:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from rvforge.build import buildenv, diagnose
-from rvforge.build.progress import Progress
-from rvforge.build.progress_log import Journal
+from rvforge.build.progress import Pace, Progress
+from rvforge.build.progress_log import Journal, pace_path
 from rvforge.errors import BuildFailed
 from rvforge.log import info, step
 
@@ -25,8 +25,9 @@ Command = Callable[[int], tuple[list[str], dict[str, str]]]
 class _Watch:
     """Progress lines for the terminal, and the first line saying a compiler was killed."""
 
-    def __init__(self, label: str, journal: Journal | None) -> None:
-        self.progress = Progress(label, journal=journal)
+    def __init__(self, label: str, journal: Journal | None, resumed: bool) -> None:
+        pace = Pace.load(pace_path(journal.path)) if journal else None
+        self.progress = Progress(label, journal=journal, pace=pace, resumed=resumed)
         self.killed: str | None = None
 
     def line(self, text: str) -> None:
@@ -43,10 +44,10 @@ def _jobs(count: int) -> str:
 
 
 def _attempt(label: str, command: Command, jobs: int, log: TextIO, cwd: Path,
-             what: str, journal: Journal | None) -> tuple[BuildFailed, str] | None:
+             what: str, journal: Journal | None, resumed: bool) -> tuple[BuildFailed, str] | None:
     """None when the build succeeded; (the failure, the kill line) when a compiler was killed.
-    Any other failure raises."""
-    watch = _Watch(label, journal)
+    Any other failure raises. A complete, uninterrupted build leaves its pace for the next one."""
+    watch = _Watch(label, journal, resumed)
     args, env = command(jobs)
     try:
         with step(f"{label} ({_jobs(jobs)})"):
@@ -55,14 +56,18 @@ def _attempt(label: str, command: Command, jobs: int, log: TextIO, cwd: Path,
         if watch.killed is None:
             raise
         return exc, watch.killed
+    pace = watch.progress.finished_pace()
+    if journal and pace:
+        pace.save(pace_path(journal.path))
     return None
 
 
 def compile_step(label: str, command: Command, jobs: int, log: TextIO, cwd: Path, what: str,
-                 journal: Journal | None = None) -> None:
+                 journal: Journal | None = None, resumed: bool = False) -> None:
     """Run the build; if a compiler is killed and more than one job ran, once more with half.
-    Progress lines also go to ``journal`` (machine form) when given."""
-    killed = _attempt(label, command, jobs, log, cwd, what, journal)
+    Progress lines also go to ``journal`` (machine form) when given; ``resumed``: the build
+    continues in a kept tree."""
+    killed = _attempt(label, command, jobs, log, cwd, what, journal, resumed)
     if killed is None:
         return
     failure, line = killed
@@ -71,6 +76,6 @@ def compile_step(label: str, command: Command, jobs: int, log: TextIO, cwd: Path
         raise failure
     info(f"    a compiler was killed, most likely out of memory ({line}): building again, once, "
          f"with {_jobs(fewer)} instead of {jobs}, in the same build tree")
-    again = _attempt(label, command, fewer, log, cwd, what, journal)
+    again = _attempt(label, command, fewer, log, cwd, what, journal, resumed=True)
     if again is not None:
         raise again[0]

@@ -19,6 +19,7 @@ from typing import Mapping
 
 from rvforge.build import elf_compare
 from rvforge.build.distcc_hosts import DistccSetup, Helper, reachable
+from rvforge.common import last_lines
 from rvforge.errors import BuildFailed, CheckFailed
 from rvforge.log import info, step
 
@@ -56,16 +57,12 @@ _TIMEOUT = 300
 
 
 def _compile(command: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """One compile; no answer within ``_TIMEOUT`` is a failure (exit 124, as ``timeout`` says it)."""
     try:
         return subprocess.run(command, cwd=cwd, env=dict(env), capture_output=True, text=True,
                               timeout=_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
         return subprocess.CompletedProcess(command, 124, "", f"no answer within {_TIMEOUT} s")
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
 
 
 def check_helper(helper: Helper, setup: DistccSetup, env: Mapping[str, str], work: Path) -> str | None:
@@ -81,16 +78,19 @@ def check_helper(helper: Helper, setup: DistccSetup, env: Mapping[str, str], wor
         local = _compile([path, *args, "local.o"], work, remote_env)
         if local.returncode != 0:
             raise BuildFailed(f"the local {language} compiler {compiler} cannot compile the canary: "
-                              f"{_last_line(local.stderr)}")
+                              f"{last_lines(local.stderr)}")
         with tempfile.TemporaryDirectory(prefix="distcc-canary-") as state:
             remote = _compile(["distcc", path, *args, "remote.o"], work, {
                 **remote_env, "DISTCC_HOSTS": helper.spec(), "DISTCC_DIR": state,
                 "DISTCC_FALLBACK": "0", "DISTCC_SKIP_LOCAL_RETRY": "1", "DISTCC_IO_TIMEOUT": "120"})
         if remote.returncode != 0:
             return (f"helper {helper.name} refused the {language} compiler {compiler} "
-                    f"(distcc exit {remote.returncode}; the helper's log says why)")
-        reason = elf_compare.difference(elf_compare.read_object(work / "local.o"),
-                                        elf_compare.read_object(work / "remote.o"))
+                    f"(distcc exit {remote.returncode}: {last_lines(remote.stderr)}; the helper's log says more)")
+        try:
+            reason = elf_compare.difference(elf_compare.read_object(work / "local.o"),
+                                            elf_compare.read_object(work / "remote.o"))
+        except ValueError as err:
+            reason = str(err)
         if reason:
             return f"helper {helper.name}, {language}: {reason}"
     return None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from rvforge.common import accepts_connections
 from rvforge.errors import ConfigError
 from rvforge.host.profiles import Profile
 from rvforge.host.toolchain import which
@@ -38,9 +39,11 @@ class Helper:
 
     @property
     def name(self) -> str:
+        """``ADDRESS:PORT``: how messages name the helper."""
         return f"{self.address}:{self.port}"
 
     def spec(self) -> str:
+        """The ``DISTCC_HOSTS`` entry, with lzo compression (preprocessed source compresses well)."""
         return f"{self.address}:{self.port}/{self.slots},lzo"
 
 
@@ -69,20 +72,17 @@ def _address(host: str, source: str) -> str:
                           hint=f"give its IP address: {ACCEPTED}") from None
 
 
-def pinned_flags(profile: Profile) -> tuple[str, ...]:
-    """The target's ``-march``/``-mabi``: local and remote objects must be made for the same CPU."""
-    return tuple(flag for flag in (f"-march={profile.march}" if profile.march else "",
-                                   f"-mabi={profile.mabi}" if profile.mabi else "") if flag)
-
-
 def triplet_compiler(driver: str, env: Mapping[str, str]) -> str:
     """``x86_64-linux-gnu-gcc`` rather than ``gcc`` when that name exists: a helper maps both,
     but only the triplet name says which machine the client means."""
     gcc = which("gcc", env)
     if gcc is None:
         return driver
-    machine = subprocess.run([str(gcc), "-dumpmachine"], capture_output=True, text=True,
-                             check=False, env=dict(env)).stdout.strip()
+    try:
+        machine = subprocess.run([str(gcc), "-dumpmachine"], capture_output=True, text=True,
+                                 check=False, env=dict(env), timeout=60).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return driver
     named = f"{machine}-{driver}"
     return named if machine and which(named, env) else driver
 
@@ -111,6 +111,7 @@ class DistccSetup:
                 "DISTCC_DIR": str(self.directory), "DISTCC_SKIP_LOCAL_RETRY": "1"}
 
     def names(self) -> list[str]:
+        """``ADDRESS:PORT/SLOTS`` of each helper, as the manifest and messages show them."""
         return [f"{h.name}/{h.slots}" for h in self.helpers]
 
     def record(self, log_text: str) -> dict[str, Any]:
@@ -120,16 +121,14 @@ class DistccSetup:
 
 def setup(helpers: tuple[Helper, ...], local_jobs: int, cache: Path, profile: Profile,
           env: Mapping[str, str]) -> DistccSetup:
+    """The helpers of a run with this machine's compiler names and the target's pinned flags."""
     return DistccSetup(helpers, local_jobs, cache / "distcc", triplet_compiler("gcc", env),
-                       triplet_compiler("g++", env), pinned_flags(profile))
+                       triplet_compiler("g++", env), profile.pinned_flags)
 
 
 def reachable(helper: Helper, timeout: float = 3.0) -> bool:
-    try:
-        with socket.create_connection((helper.address, helper.port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    """Whether the helper's distccd accepts connections now."""
+    return accepts_connections(helper.address, helper.port, timeout)
 
 
 def local_fallbacks(log_text: str) -> int:

@@ -13,46 +13,65 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+#: ELF ``e_machine`` numbers -> the machine names used here.
 MACHINES = {3: "i386", 40: "arm", 62: "x86_64", 183: "aarch64", 243: "riscv64"}
 _NOBITS = 8
 _GCC = re.compile(rb"GCC: \([^)]*\) ([0-9]+)\.([0-9]+)\.([0-9]+)")
 _ISA = re.compile(rb"rv(?:32|64)[a-z0-9_]+")
 
 
+def machine_of(header: bytes) -> str | None:
+    """The machine of an ELF header ("riscv64", "x86_64", "machine-N"), None when not ELF."""
+    if len(header) < 20 or header[:4] != b"\x7fELF":
+        return None
+    order = "<" if header[5] == 1 else ">"
+    number = struct.unpack_from(f"{order}H", header, 18)[0]
+    return MACHINES.get(number, f"machine-{number}")
+
+
 @dataclass(frozen=True)
 class ElfObject:
+    """An object's machine and its sections, as far as the comparison needs them."""
+
     machine: str
     sections: tuple[tuple[str, bytes], ...]  # in file order; NOBITS as their size
 
     def section(self, name: str) -> bytes:
+        """Every section of that name, concatenated (C++ objects repeat names such as ``.group``)."""
         return b"".join(data for key, data in self.sections if key == name)
 
 
 def read_object(path: Path) -> ElfObject:
-    """The sections of a little-endian ELF64 object (what every target here produces)."""
+    """The sections of a little-endian ELF64 object (what every target here produces); a file
+    that is not one is a ValueError naming it."""
     data = path.read_bytes()
-    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+    machine = machine_of(data[:64])
+    if machine is None or data[4] != 2 or data[5] != 1:
         raise ValueError(f"{path.name} is not a little-endian ELF64 object")
-    machine = struct.unpack_from("<H", data, 18)[0]
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
-    headers = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
-    names_off = headers[shstrndx][4]
-    sections = []
-    for name_idx, kind, _flags, _addr, offset, size, *_ in headers[1:]:
-        start = names_off + name_idx
-        name = data[start:data.index(b"\0", start)].decode(errors="replace")
-        body = str(size).encode() if kind == _NOBITS else data[offset:offset + size]
-        sections.append((name, body))
-    return ElfObject(MACHINES.get(machine, f"machine {machine}"), tuple(sections))
+    try:
+        shoff, = struct.unpack_from("<Q", data, 0x28)
+        shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+        headers = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+        names_off = headers[shstrndx][4]
+        sections = []
+        for name_idx, kind, _flags, _addr, offset, size, *_ in headers[1:]:
+            start = names_off + name_idx
+            name = data[start:data.index(b"\0", start)].decode(errors="replace")
+            body = str(size).encode() if kind == _NOBITS else data[offset:offset + size]
+            sections.append((name, body))
+    except (struct.error, IndexError, ValueError):
+        raise ValueError(f"{path.name} is a truncated or malformed ELF object") from None
+    return ElfObject(machine, tuple(sections))
 
 
 def gcc_version(obj: ElfObject) -> str | None:
+    """``X.Y.Z`` of the gcc named in ``.comment``, None when none is."""
     match = _GCC.search(obj.section(".comment"))
     return ".".join(part.decode() for part in match.groups()) if match else None
 
 
 def isa(obj: ElfObject) -> str | None:
+    """The RISC-V ISA string of ``.riscv.attributes`` (what ``-march`` chose), None elsewhere."""
     match = _ISA.search(obj.section(".riscv.attributes"))
     return match.group(0).decode() if match else None
 
@@ -72,10 +91,9 @@ def difference(local: ElfObject, remote: ElfObject) -> str | None:
     other = [s for s in remote.sections if s[0] != ".comment"]
     if code == other:
         return None
-    differing = sorted({name for name, body in code if dict(other).get(name) != body} |
-                       {name for name, _ in other if name not in dict(code)})
+    names = sorted({name for name, _ in (*code, *other)})
+    differing = [name for name in names if local.section(name) != remote.section(name)]
+    where = ", ".join(differing[:4]) or "the order of their sections"
     if ours != theirs:
-        return (f"compiler version mismatch: gcc {ours} here, gcc {theirs} on the helper "
-                f"(objects differ in {', '.join(differing[:4])})")
-    return (f"objects differ in {', '.join(differing[:4])}: the helper's compiler or its defaults "
-            "differ from this machine's")
+        return f"compiler version mismatch: gcc {ours} here, gcc {theirs} on the helper (objects differ in {where})"
+    return f"objects differ in {where}: the helper's compiler or its defaults differ from this machine's"

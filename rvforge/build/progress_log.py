@@ -17,6 +17,12 @@ def journal_path(log_file: Path) -> Path:
     return log_file.with_name(log_file.name.removesuffix(".log") + SUFFIX)
 
 
+def pace_path(journal: Path) -> Path:
+    """``logs/torch-2.6.0.progress.jsonl`` -> ``logs/torch-2.6.0.pace.json``: the last finished
+    compile's pace, which the next build of the same version estimates from."""
+    return journal.with_name(journal.name.removesuffix(SUFFIX) + ".pace.json")
+
+
 class Journal:
     """Appends one record per progress line; a new run of a recipe starts a new journal."""
 

@@ -13,12 +13,12 @@ import platform
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from rvforge.build import buildenv, diagnose, estimates, patches, resume, sources
+from rvforge import __version__
+from rvforge.build import buildenv, diagnose, estimates, library, patches, resume, sources
 from rvforge.build.compile import compile_step
 from rvforge.build.plan import PlanEntry
 from rvforge.build.progress_log import Journal, journal_path
@@ -71,6 +71,15 @@ def dependency_wheels(recipe: Recipe, recipes: dict[str, Recipe], wheelhouse: Wh
     return [path for path in (wheelhouse.wheel_path(name) for name in seen) if path]
 
 
+def provenance(plan_step: PlanEntry, epoch: int | None) -> dict[str, Any]:
+    """The manifest fields of every wheel, native or cross-built: what it was made from, and by what."""
+    recipe = plan_step.recipe
+    return {"name": recipe.name, "version": recipe.version, "recipe_digest": recipe.digest,
+            "source_sha256": recipe.source.sha256 or None, "source": sources.identity(recipe),
+            "source_alternative": recipe.source.name or None, "source_date_epoch": epoch,
+            "cache_key": plan_step.key, "built_by": f"rvforge {__version__}"}
+
+
 def split_test_requirements(recipe: Recipe, wheelhouse: Wheelhouse) -> tuple[list[str], list[Path]]:
     """Test extras that this wheelhouse already holds are taken from it, not from the index."""
     from_index, from_house = [], []
@@ -89,6 +98,7 @@ def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.BuildContext, deps:
     earlier run finished for the same inputs (``work``) are kept, not done again."""
     epoch = sources.source_date_epoch(recipe, fetched)
     tree = work.tree
+    resumed = tree is not None
     if tree is None:
         with step(f"unpack {recipe.name}"):
             tree = sources.unpack(recipe, fetched, work.src)
@@ -105,9 +115,11 @@ def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.BuildContext, deps:
             buildenv.install_wheels(python, deps, log)
             buildenv.install(python, list(recipe.build_requires), ctx.cache, log)
             work = work.venv_done()
+    work.dist.mkdir()
+    if recipe.library is not None:
+        return library.build(recipe, tree, ctx, work, epoch, log, journal), epoch
     if "openblas" in recipe.system:
         _ensure_openblas_pc(ctx)
-    work.dist.mkdir()
     backend = resume.backend_settings(recipe.config_settings, tree)
 
     def command(jobs: int) -> tuple[list[str], dict[str, str]]:
@@ -121,7 +133,7 @@ def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.BuildContext, deps:
         return args + [str(tree)], env
 
     compile_step(f"compile {recipe.name} {recipe.version}", command, ctx.jobs, log, work.root,
-                 what=f"building {recipe.name}", journal=journal)
+                 what=f"building {recipe.name}", journal=journal, resumed=resumed)
     wheels = list(work.dist.glob("*.whl"))
     if len(wheels) != 1:
         raise BuildFailed(f"building {recipe.name} produced {len(wheels)} wheels, expected one")
@@ -178,14 +190,7 @@ def run_step(plan_step: PlanEntry, recipes: dict[str, Recipe], ctx: buildenv.Bui
             raise BuildFailed(f"{recipe.name} {recipe.version}: {exc.message}\n"
                               f"{diagnose.report(log_file, ctx.profile)}") from exc
     entry = {
-        "name": recipe.name,
-        "version": recipe.version,
-        "recipe_digest": recipe.digest,
-        "source_sha256": recipe.source.sha256 or None,
-        "source": sources.identity(recipe),
-        "source_alternative": recipe.source.name or None,
-        "source_date_epoch": epoch,
-        "cache_key": plan_step.key,
+        **provenance(plan_step, epoch),
         "profile": profile_name,
         "python": ctx.python,
         "machine": ctx.machine,
@@ -193,7 +198,6 @@ def run_step(plan_step: PlanEntry, recipes: dict[str, Recipe], ctx: buildenv.Bui
         "build_seconds": round(time.monotonic() - start, 1),
         "cpu_seconds": round(estimates.children_cpu_seconds() - cpu_start, 1),
         "peak_work_dir_bytes": max(peak_disk, estimates.dir_bytes(work.root)),
-        "built_by": f"rvforge {sys.modules['rvforge'].__version__}",
     }
     if ctx.distcc and recipe.builds:
         entry["distcc"] = ctx.distcc.record(log_file.read_text(errors="replace"))

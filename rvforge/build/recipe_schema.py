@@ -172,6 +172,35 @@ class VariantFile:
 
 
 @dataclass(frozen=True)
+class FlavourFile:
+    """One build of a native library for one kind of CPU (e.g. OpenBLAS's vector kernels)."""
+
+    name: str = field(metadata={"pattern": "[a-z0-9][a-z0-9_]*", "doc": "directory name in the wheel"})
+    machine: Values = field(metadata={"doc": "machines it is built for, e.g. riscv64"})
+    needs: str = field(default="", metadata={
+        "doc": "CPU extension it needs to run (e.g. v, xtheadvector, avx2); empty: any CPU of "
+               "the machine. The first flavour needing nothing is the fallback"})
+    env: dict[str, str] = field(default_factory=dict, metadata={"doc": "variables for the script"})
+
+
+@dataclass(frozen=True)
+class LibraryFile:
+    """A C library with no Python packaging, built once per flavour and shipped as a wheel
+    whose package loads the flavour chosen for the machine before anything links against it."""
+
+    package: str = field(metadata={"pattern": "[a-z_][a-z0-9_]*", "doc": "import name of the wheel's package"})
+    script: str = field(metadata={
+        "doc": "shell run in a fresh copy of the tree per flavour; it installs into $PREFIX "
+               "(lib/, include/, lib/pkgconfig/); $FLAVOUR names the flavour; {jobs} is the job count"})
+    flavours: tuple[FlavourFile, ...]
+
+    def __post_init__(self) -> None:
+        names = [flavour.name for flavour in self.flavours]
+        if len(set(names)) != len(names):
+            raise Invalid("every flavour needs its own name", field="flavours")
+
+
+@dataclass(frozen=True)
 class Estimate:
     """What a cold build costs, for the plan when this machine has not built the recipe yet."""
 
@@ -202,6 +231,8 @@ class RecipeFile:
     config_settings: dict[str, Values] = field(default_factory=dict, metadata={
         "doc": "PEP 517 config settings; {jobs} becomes the job count"})
     patches: tuple[PatchFile, ...] = ()
+    library: LibraryFile | None = field(default=None, metadata={
+        "doc": "build a C library per flavour with a script instead of a Python build backend"})
     test: SmokeTestFile
     notes: str = ""
     estimate: Estimate | None = field(default=None, metadata={"doc": "cost of a cold build"})

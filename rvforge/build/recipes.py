@@ -24,7 +24,9 @@ from rvforge.build.recipe_schema import (
     ArchivesSource,
     Estimate,
     FileSource,
+    FlavourFile,
     GitSource,
+    LibraryFile,
     RecipeFile,
     SourceFile,
     VariantFile,
@@ -107,6 +109,14 @@ class Recipe:
     alternatives: tuple[Source, ...] = ()  # every alternative ``source`` may be chosen from
     estimate: Estimate | None = None  # the recipe's own cost of a cold build
     cross_blocked: str = ""  # why it cannot be cross-built yet; "" when it can
+    library: LibraryFile | None = None  # a C library built per flavour by a script
+
+    def flavours(self, machine: str) -> tuple[FlavourFile, ...]:
+        """The library flavours built for ``machine``, fallback first."""
+        if self.library is None:
+            return ()
+        chosen = [f for f in self.library.flavours if machine in _values(f.machine)]
+        return tuple(sorted(chosen, key=lambda f: f.needs != ""))
 
     def supports(self, python: str) -> bool:
         """Whether this recipe builds for Python ``X.Y`` (its top-level ``python`` range)."""
@@ -219,6 +229,7 @@ def load_recipe_file(path: Path, python: str | None = None) -> Recipe:
         digest=_digest(path, patches),
         estimate=chosen.estimate,
         cross_blocked=chosen.cross_blocked,
+        library=chosen.library,
     )
 
 

@@ -63,6 +63,14 @@ class Work:
         _stamp(self.root, "venv", self.key)
         return Work(self.root, self.key, self.tree, venv_ready=True)
 
+    def part_done(self, part: str) -> None:
+        """Record one finished part of the build (a library flavour installed in its prefix)."""
+        _stamp(self.root, f"part-{part}", self.key)
+
+    def part_finished(self, part: str) -> bool:
+        """Whether an earlier run of these inputs finished ``part`` (needs the kept venv too)."""
+        return self.venv_ready and (_read_stamp(self.root, f"part-{part}") or {}).get("key") == self.key
+
 
 def work_root(cache: Path, recipe: Recipe) -> Path:
     """The recipe's work dir: the same path on every run, which resuming needs anyway (and so do

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, get_args, get_origin
 
@@ -129,16 +129,29 @@ def _join(path: str, name: Any) -> str:
     return f"{path}.{name}" if path else str(name)
 
 
+def _refuse_unknown(value: Mapping[Any, Any], known: Sequence[str], path: str) -> None:
+    """A key that names no field is a Mismatch with the nearest known name, if any."""
+    for key in value:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "remove it"
+            raise Mismatch(_join(path, key), "unknown field", f"{hint} (known fields: {', '.join(known)})")
+
+
+def check_known_fields(data: Mapping[Any, Any], known: Sequence[str], where: str) -> None:
+    """Refuse a key no name in ``known`` has, worded like the loader's own (for a file whose
+    fields several dataclasses share)."""
+    try:
+        _refuse_unknown(data, known, "")
+    except Mismatch as exc:
+        raise exc.error(where) from None
+
+
 def _dataclass(cls: type, value: Any, path: str, coerce: bool) -> Any:
     if not isinstance(value, Mapping):
         raise _mismatch(path, cls, {}, value)
     fields = {f.name: (f, tp) for f, tp in config_fields(cls)}
-    for key in value:
-        if key not in fields:
-            close = difflib.get_close_matches(str(key), fields, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "remove it"
-            raise Mismatch(_join(path, key), "unknown field",
-                           f"{hint} (known fields: {', '.join(fields)})")
+    _refuse_unknown(value, list(fields), path)
     kwargs = {}
     for name, (f, tp) in fields.items():
         if name in value:

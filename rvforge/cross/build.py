@@ -11,15 +11,15 @@ target code under qemu-user before the wheel may enter the wheelhouse.
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, TextIO
 
-from rvforge.build import buildenv, patches, recipe_build, resume, sources
+from rvforge.build import buildenv, library, patches, recipe_build, resume, sources
 from rvforge.build.plan import PlanEntry
+from rvforge.build.recipe_schema import FlavourFile
 from rvforge.build.recipes import Recipe
 from rvforge.build.wheelhouse import Wheelhouse
 from rvforge.cross import chroot, elfcheck, files
@@ -35,6 +35,8 @@ _SMOKE_PREFIX = ("import platform, sys\n"
 
 @dataclass(frozen=True)
 class CrossContext:
+    """What every cross build of one run shares."""
+
     target: CrossTarget
     root: Path  # the ready cross root (host path)
     cache: Path
@@ -44,6 +46,8 @@ class CrossContext:
 
 @dataclass(frozen=True)
 class _Work:
+    """A recipe's work dir, named both ways: the host writes files the root's commands read."""
+
     host: Path  # the recipe's work dir, as a host path
     inside: str  # the same dir inside the root
 
@@ -53,6 +57,7 @@ class _Work:
 
 def _run(ctx: CrossContext, command: list[str], log: TextIO, what: str,
          env: Mapping[str, str] | None = None, cwd: str = "/") -> None:
+    """Run in the cross root with the pip cache (and qemu-user, for target programs) bound in."""
     binds = [chroot.Bind(buildenv.pip_cache(ctx.cache), cross_root.WHEELS_INSIDE)]
     qemu = shutil.which(files.ARCHES[ctx.target.arch].qemu)
     if qemu:  # exe_wrapper and the smoke test run target programs through it
@@ -78,11 +83,36 @@ def _crossenv(ctx: CrossContext, recipe: Recipe, work: _Work, log: TextIO) -> st
     return env_dir
 
 
+def _inside(work: _Work, path: Path) -> str:
+    return f"{work.inside}/{path.relative_to(work.host)}"
+
+
+def _build_library(ctx: CrossContext, recipe: Recipe, tree: Path, work: _Work, log: TextIO, epoch: int) -> Path:
+    """A library recipe's script per flavour with the profile's cross compilers (and the build
+    machine's ``CC_FOR_BUILD`` for the tools a build compiles and runs itself); the wheel, checked."""
+    base = {**{k: buildenv.expand(v, ctx.jobs) for k, v in recipe.env.items()},
+            **files.compiler_env(ctx.target), "CC_FOR_BUILD": "gcc", "SOURCE_DATE_EPOCH": str(epoch)}
+
+    def run(flavour: FlavourFile, copy: Path, prefix: Path) -> None:
+        env = {**base, **library.script_env(recipe, flavour, _inside(work, prefix), ctx.jobs)}
+        with step(f"cross-compile {recipe.name} {recipe.version} [{flavour.name}] ({ctx.jobs} jobs)"):
+            _run(ctx, library.script(recipe, ctx.jobs), log, f"cross-building {recipe.name} ({flavour.name})",
+                 env, cwd=_inside(work, copy))
+
+    wheel = library.build_all(recipe, tree, ctx.target.arch, work.host, epoch, run)
+    checked = elfcheck.check_wheel(wheel, ctx.target.arch, None)
+    info(f"    {wheel.name}: {checked} ELF file(s), all {ctx.target.arch}")
+    return wheel
+
+
 def _build(ctx: CrossContext, recipe: Recipe, tree: Path, work: _Work, log: TextIO, epoch: int) -> Path:
+    """``pip wheel`` in a fresh crossenv with the profile's compilers and files; the one wheel, checked."""
+    if recipe.library is not None:
+        return _build_library(ctx, recipe, tree, work, log, epoch)
     env_dir = _crossenv(ctx, recipe, work, log)
     files_dir, files_inside = work.sub("cross-files")
     generated = files.write_all(ctx.target, files_dir, files_inside, f"{env_dir}/build/bin/cython")
-    tree_inside = f"{work.inside}/{tree.relative_to(work.host)}"
+    tree_inside = _inside(work, tree)
     dist, dist_inside = work.sub("dist")
     dist.mkdir()
     settings = [*buildenv.config_settings(recipe, ctx.jobs)]
@@ -168,15 +198,11 @@ def run_step(plan_step: PlanEntry, deps: list[Path], ctx: CrossContext, house: W
             raise BuildFailed(f"{recipe.name} {recipe.version} (cross): {exc.message}",
                               hint=exc.hint or f"see {log_file}") from exc
     entry = {
-        "name": recipe.name, "version": recipe.version, "recipe_digest": recipe.digest,
-        "source_sha256": recipe.source.sha256 or None, "source": sources.identity(recipe),
-        "source_alternative": recipe.source.name or None, "source_date_epoch": epoch,
-        "cache_key": plan_step.key, "profile": ctx.target.profile.name, "python": ctx.target.python,
-        "machine": ctx.target.arch,
+        **recipe_build.provenance(plan_step, epoch),
+        "profile": ctx.target.profile.name, "python": ctx.target.python, "machine": ctx.target.arch,
         "cross": {"compiler": ctx.compiler, "flags": list(ctx.target.flags),
                   "sysroot": {"suite": ctx.target.suite, "key": ctx.root.name}},
         "build_seconds": round(time.monotonic() - start, 1),
-        "built_by": f"rvforge {sys.modules['rvforge'].__version__}",
     }
     published = house.add(wheel, entry, epoch=epoch)
     shutil.rmtree(work.host, ignore_errors=True)

@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from rvforge.common import last_lines
 from rvforge.cross import chroot
 from rvforge.cross import root as cross_root
 from rvforge.cross.files import ARCHES, pkg_config_libdir
@@ -26,6 +27,8 @@ _CROSS_GCC = re.compile(r"^gcc-(\d+)-(.+)$")
 
 @dataclass(frozen=True)
 class Result:
+    """One check's verdict (``PASS``, ``FAIL`` or ``SKIP``) and, when it fails, the command that fixes it."""
+
     name: str
     status: str
     detail: str
@@ -61,6 +64,7 @@ def exists_in(root: Path, path: str) -> bool:
 
 
 def _recreate(target: CrossTarget, root: Path) -> str:
+    """The fix for a root made wrong: remove it and create it again."""
     return f"rm -rf {root} && invoke doctor --cross-target {target.profile.name} --fix"
 
 
@@ -124,14 +128,17 @@ def check_crossenv(target: CrossTarget, root: Path) -> Result:
 
 def check_flags(target: CrossTarget, root: Path) -> Result:
     """The pins must be set and the cross gcc must accept them."""
-    if not target.flags or len(target.flags) != 2:
+    if len(target.flags) != 2:
         return Result("march/mabi", FAIL, f"profile {target.profile.name} does not pin -march and -mabi",
                       f"set march: and mabi: in {target.profile.path}")
     probe = [target.gcc, *target.flags, "-E", "-dM", "-x", "c", "/dev/null"]
-    proc = subprocess.run(chroot.argv(root, probe), capture_output=True, text=True)
+    try:
+        proc = subprocess.run(chroot.argv(root, probe), capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return Result("march/mabi", FAIL, f"{target.gcc} gave no answer within 120 s", _recreate(target, root))
     if proc.returncode != 0:
         return Result("march/mabi", FAIL, f"{target.gcc} refuses {' '.join(target.flags)}: "
-                      f"{(proc.stderr.strip().splitlines() or ['?'])[-1]}", _recreate(target, root))
+                      f"{last_lines(proc.stderr, empty='?')}", _recreate(target, root))
     return Result("march/mabi", PASS, " ".join(target.flags))
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from rvforge.common import last_lines
 from rvforge.emulation.userland import SCRIPTS
 from rvforge.errors import CheckFailed
 
@@ -46,6 +47,7 @@ def _mount_script(root: Path, binds: Sequence[Bind]) -> str:
 
 
 def use_chroot() -> bool:
+    """Root may chroot (and mount); anyone else goes through proot."""
     return os.geteuid() == 0
 
 
@@ -77,6 +79,6 @@ def _statx_launcher() -> str:
     missing; the emulated userland's seccomp launcher makes statx fail over to stat."""
     proc = subprocess.run(["bash", "-c", f". {SCRIPTS}/lib.sh && rv_launcher"], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise CheckFailed(f"cannot build the statx launcher proot needs: {proc.stderr.strip()[-200:]}",
+        raise CheckFailed(f"cannot build the statx launcher proot needs: {last_lines(proc.stderr)}",
                           hint="apt-get install gcc libseccomp-dev")
     return proc.stdout.strip()

@@ -3,24 +3,15 @@ header's machine field, never from the file name, before the wheel may be publis
 
 from __future__ import annotations
 
-import struct
 import zipfile
 from pathlib import Path
 
-from rvforge.build.elf_compare import MACHINES
+from rvforge.build.elf_compare import machine_of
 from rvforge.errors import BuildFailed
 
 
-def machine_of(header: bytes) -> str | None:
-    """The machine of an ELF header ("riscv64", "x86_64", "machine-N"), None when not ELF."""
-    if len(header) < 20 or header[:4] != b"\x7fELF":
-        return None
-    order = "<" if header[5] == 1 else ">"
-    number = struct.unpack_from(f"{order}H", header, 18)[0]
-    return MACHINES.get(number, f"machine-{number}")
-
-
 def require_machine(path: Path, arch: str) -> None:
+    """Refuse a file that is not ELF code for ``arch`` (the cross root's probe, for one)."""
     with path.open("rb") as handle:
         found = machine_of(handle.read(64))
     if found != arch:
@@ -33,11 +24,11 @@ def wheel_tag(wheel: Path) -> str:
     return "-".join(parts[-3:])
 
 
-def check_wheel(wheel: Path, arch: str, python: str) -> int:
-    """Refuse a wheel whose tag or any ELF member is not for ``arch`` and CPython ``python``;
-    returns how many ELF files were checked."""
-    cp = "cp" + python.replace(".", "")
-    expected = f"{cp}-{cp}-linux_{arch}"
+def check_wheel(wheel: Path, arch: str, python: str | None) -> int:
+    """Refuse a wheel whose tag or any ELF member is not for ``arch`` and CPython ``python``
+    (None: a library wheel, for any Python); returns how many ELF files were checked."""
+    cp = "cp" + python.replace(".", "") if python else ""
+    expected = f"{cp}-{cp}-linux_{arch}" if cp else f"py3-none-linux_{arch}"
     if wheel_tag(wheel) != expected:
         raise BuildFailed(f"{wheel.name} is tagged {wheel_tag(wheel)}, expected {expected}",
                           hint="the build ran without the cross Python's sysconfig (crossenv)")

@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from rvforge import environment
 from rvforge.build import buildenv
+from rvforge.common import last_lines
 from rvforge.cross import chroot, elfcheck
 from rvforge.cross.target import CrossTarget
-from rvforge.errors import BuildFailed, CheckFailed, ConfigError
-from rvforge.host.debian_mirror import host_mirror
+from rvforge.errors import BuildFailed, CheckFailed
+from rvforge.host.debian_mirror import debian_mirror
 from rvforge.log import info, step
 from rvforge.paths import cache_dir
 
@@ -47,29 +47,29 @@ Dpkg::Use-Pty "false";
 def mirror() -> str:
     """``RVFORGE_RISCV64_MIRROR``, else this machine's apt sources, else debootstrap's default
     (the same rule as the emulated userland)."""
-    found = environment.get("RVFORGE_RISCV64_MIRROR") or host_mirror()
-    if not found:
-        raise ConfigError("no Debian mirror is known for the cross root",
-                          hint="set RVFORGE_RISCV64_MIRROR to a Debian archive base URL")
-    return found.rstrip("/")
+    return debian_mirror("RVFORGE_RISCV64_MIRROR")
 
 
 def key(target: CrossTarget) -> str:
+    """The root's directory name: what it is made from, hashed (a changed list makes a new root)."""
     text = "\n".join([f"recipe={RECIPE_VERSION}", f"suite={target.suite}", f"mirror={mirror()}",
                       *target.build_packages(), *target.target_packages(), *target.python_debs(), *PINS])
     return f"debian-{target.suite}-amd64-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 def default_path(target: CrossTarget) -> Path:
+    """Where the tool's cache keeps the root for ``target``."""
     return cache_dir() / "cross" / key(target)
 
 
 def is_ready(root: Path) -> bool:
+    """Whether the root was finished and proven (only a finished root is renamed into place)."""
     return (root / READY).is_file()
 
 
 def run(root: Path, command: Sequence[str], log_file: Path, what: str,
         binds: Sequence[chroot.Bind] = ()) -> None:
+    """Run ``command`` in the root, its output appended to ``log_file``; a failure is BuildFailed."""
     with log_file.open("a") as log:
         buildenv.run(chroot.argv(root, command, binds=binds), log, os.environ, what=what)
 
@@ -106,7 +106,12 @@ def _python_side(target: CrossTarget, tmp: Path, log_file: Path) -> None:
     wheels = buildenv.pip_cache(cache_dir())
     with log_file.open("a") as log:
         buildenv.download(list(PINS), cache_dir(), log)
-    pip_wheel = next(iter(sorted(wheels.glob(f"pip-{PINS[1].split('==')[1]}-*.whl"))))
+    pip_version = PINS[1].split("==")[1]
+    found = sorted(wheels.glob(f"pip-{pip_version}-*.whl"))
+    if not found:
+        raise BuildFailed(f"pip {pip_version} is not in {wheels} after its download",
+                          hint=f"see {log_file}; connect once so the download can finish")
+    pip_wheel = found[0]
     bundled = tmp / "usr/share/python-wheels"
     aside = tmp / "opt/rvforge/debian-wheels"
     aside.mkdir(parents=True, exist_ok=True)
@@ -168,7 +173,12 @@ def ensure(target: CrossTarget, path: Path | None = None) -> Path:
 
 def compiler_version(root: Path, target: CrossTarget) -> str:
     """``NAME X.Y.Z`` of the root's cross gcc, for the manifest."""
-    proc = subprocess.run(chroot.argv(root, [target.gcc, "-dumpfullversion"]), capture_output=True, text=True)
+    check = f"invoke doctor --cross-target {target.profile.name}"
+    try:
+        proc = subprocess.run(chroot.argv(root, [target.gcc, "-dumpfullversion"]), capture_output=True,
+                              text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise BuildFailed(f"{target.gcc} in {root} gave no version within 120 s", hint=check) from None
     if proc.returncode != 0:
-        raise BuildFailed(f"{target.gcc} does not run in {root}: {proc.stderr.strip()[-200:]}")
+        raise BuildFailed(f"{target.gcc} does not run in {root}: {last_lines(proc.stderr)}", hint=check)
     return f"{target.gcc} {proc.stdout.strip()}"

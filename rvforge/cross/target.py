@@ -21,6 +21,8 @@ _DEBIAN_TARGETS = {"debian-riscv64": ("riscv64", "riscv64-linux-gnu", "forky", "
 
 @dataclass(frozen=True)
 class CrossTarget:
+    """A profile that can be cross-built for, with the Debian root that does it."""
+
     profile: Profile
     arch: str  # Debian architecture of the target, e.g. riscv64
     triplet: str  # GNU triplet, e.g. riscv64-linux-gnu
@@ -40,8 +42,7 @@ class CrossTarget:
     def flags(self) -> tuple[str, ...]:
         """Pinned target flags: every object must run on the target, whatever the compiler's
         default -march is."""
-        return tuple(f for f in (f"-march={self.profile.march}" if self.profile.march else "",
-                                 f"-mabi={self.profile.mabi}" if self.profile.mabi else "") if f)
+        return self.profile.pinned_flags
 
     @property
     def multiarch_libdir(self) -> str:

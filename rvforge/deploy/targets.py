@@ -7,13 +7,12 @@ config loader.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from rvforge import REPO_ROOT
-from rvforge.config import from_mapping, load_yaml
+from rvforge.config import check_known_fields, from_mapping, load_yaml
 from rvforge.errors import ConfigError
 from rvforge.ontarget.settings import Settings
 
@@ -69,21 +68,13 @@ def _resolve_path(name: str) -> Path:
     return path
 
 
-def _check_keys(data: dict[str, Any], path: Path) -> None:
-    known = [*_OWN_KEYS, *(f.name for f in fields(Settings) if f.name != "wheelhouse"),
-             *(f.name for f in fields(SshTarget))]
-    for key in data:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            raise ConfigError(f"{path}: {key}: unknown field" + (f"; did you mean '{close[0]}'?" if close else ""),
-                              hint=f"known fields: {', '.join(sorted(known))}")
-
-
 def load(name: str = "local") -> DeployTarget:
     """Read a target by name (configs/targets/NAME.yaml) or path; every field is type-checked."""
     path = _resolve_path(name)
     data = load_yaml(path)
-    _check_keys(data, path)
+    known = [*_OWN_KEYS, *(f.name for f in fields(Settings) if f.name != "wheelhouse"),
+             *(f.name for f in fields(SshTarget))]
+    check_known_fields(data, sorted(known), str(path))
     settings_part = {f.name: data[f.name] for f in fields(Settings) if f.name in data}
     settings_part["torch"] = normalize_torch(data["torch"], f"{path}: torch") if "torch" in data else ""
     if data.get("data_dir") is not None:

@@ -23,7 +23,7 @@ STEP_DISTCC = "invoke build-wheels --only pillow --distcc (compiles on the host'
 WORK = Path("/var/lib/rvforge-check")
 WHEELHOUSE = WORK / "wheelhouse-distcc"
 CCACHE = WORK / "ccache-distcc"
-INSTALL = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "distcc"]
+INSTALL_DISTCC = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "distcc"]
 
 
 def ensure_distcc() -> None:
@@ -31,12 +31,13 @@ def ensure_distcc() -> None:
     if shutil.which("distcc"):
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(INSTALL, env=env, check=False).returncode != 0:
+    if subprocess.run(INSTALL_DISTCC, env=env, check=False).returncode != 0:
         subprocess.run(["apt-get", "update", "-q"], env=env, check=True)
-        subprocess.run(INSTALL, env=env, check=True)
+        subprocess.run(INSTALL_DISTCC, env=env, check=True)
 
 
 def pillow_wheels(wheelhouse: Path) -> list[Path]:
+    """The riscv64 Pillow wheels in ``wheelhouse``, sorted by name."""
     return sorted(p for p in wheelhouse.glob("*.whl")
                   if p.name.lower().startswith("pillow-") and p.name.endswith("linux_riscv64.whl"))
 

@@ -8,8 +8,10 @@ are counted from the helper's log: only lines written after this start count.
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from typing import Iterator
 from rvforge import REPO_ROOT
 from rvforge.common import free_port
 from rvforge.errors import CheckFailed
-from rvforge.host.helper_daemon import default_files
+from rvforge.host.helper_daemon import compile_jobs, default_files
 from rvforge.log import info
 
 PROFILE = "debian-riscv64"
@@ -28,15 +30,10 @@ START_TIMEOUT = 900
 READY = "distccd listening"
 
 
-def compile_jobs(log: Path) -> int:
-    try:
-        return sum("COMPILE_OK" in line for line in log.read_text(errors="replace").splitlines())
-    except FileNotFoundError:
-        return 0
-
-
 @dataclass
 class RunningHelper:
+    """The started helper: its address for the guest and the jobs its log shows since the start."""
+
     port: int
     slots: int
     log: Path
@@ -51,6 +48,7 @@ class RunningHelper:
         return compile_jobs(self.log) - self.before
 
     def require_jobs(self) -> None:
+        """Fail when the guest's build sent no compile job: distcc falls back silently."""
         done = self.jobs_done()
         if done <= 0:
             raise CheckFailed(f"the helper's log {self.log} shows no compile job from the guest",
@@ -81,16 +79,31 @@ def running(slots: int) -> Iterator[RunningHelper]:
 
 
 def _wait_ready(proc: subprocess.Popen[str]) -> None:
-    assert proc.stdout is not None
+    """Until the task says it listens; its output is read on a thread (which keeps draining it),
+    so a task that hangs silently still fails at the deadline."""
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_forward, args=(proc, lines), daemon=True).start()
     deadline = time.monotonic() + START_TIMEOUT
-    said = []
-    for line in proc.stdout:
+    said: list[str] = []
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:  # the task ended before it listened
+            break
         info(f"    helper: {line.rstrip()}")
         said.append(line.strip())
         if READY in line:
             return
-        if time.monotonic() > deadline:
-            break
     raise CheckFailed(f"invoke build-helper --profile {PROFILE} did not start: "
                       f"{said[-1] if said else 'no output'}", hint=f"run it by hand: invoke build-helper "
                       f"--profile {PROFILE} --install")
+
+
+def _forward(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+    """Every output line of the task into ``lines``, then None at its end."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.put(line)
+    lines.put(None)

@@ -48,10 +48,10 @@ def host_mirror(apt_dir: Path = APT_DIR, debootstrap: Path = DEBOOTSTRAP) -> str
     return match.group(1).rstrip("/") if match else None
 
 
-def debian_mirror() -> str:
-    """The base URL Debian pool paths are fetched from."""
-    mirror = environment.get("RVFORGE_DEBIAN_MIRROR") or host_mirror()
+def debian_mirror(variable: str = "RVFORGE_DEBIAN_MIRROR") -> str:
+    """The base URL Debian pool paths are fetched from: ``variable`` when set, else the host's."""
+    mirror = environment.get(variable) or host_mirror()
     if not mirror:
         raise ConfigError("no Debian mirror is known: no apt sources and no debootstrap here",
-                          hint="set RVFORGE_DEBIAN_MIRROR to a Debian archive base URL")
+                          hint=f"set {variable} to a Debian archive base URL")
     return mirror.rstrip("/")

@@ -19,7 +19,6 @@ import os
 import pwd
 import shlex
 import signal
-import socket
 import stat
 import subprocess
 import time
@@ -27,13 +26,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from rvforge.common import write_atomic
+from rvforge.common import accepts_connections, last_lines, write_atomic
 from rvforge.errors import ConfigError, ForgeError
 from rvforge.paths import cache_dir
 
 #: The unprivileged user Debian's distcc package creates for the daemon.
 DAEMON_USER = "distccd"
 UNIT_NAME = "rvforge-distccd.service"
+#: Seconds distccd may take to accept connections after it was started.
+START_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,8 @@ def allowed_networks(listen: str, allow: str | None) -> tuple[str, ...]:
 
 
 def daemon_user(passwd: Path | None = None) -> pwd.struct_passwd | None:
-    """The user distccd drops to: Debian's ``distccd`` when run by root, else nobody else;
-    looked up in ``passwd`` when distccd runs inside another root."""
+    """The user distccd drops to: Debian's ``distccd`` when run by root, else None (it keeps
+    the caller's); looked up in ``passwd`` when distccd runs inside another root."""
     if os.geteuid() != 0:
         return None
     try:
@@ -187,18 +188,9 @@ def daemon_env(files: HelperFiles) -> dict[str, str]:
             "TMPDIR": str(files.tmp), "PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
 
 
-def listening(host: str, port: int, timeout: float = 1.0) -> bool:
-    """Whether something accepts TCP connections there."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def check_port_free(listen: str, port: int) -> None:
     """Refuse early: distccd would fail to bind only after it started."""
-    if listening(listen, port):
+    if accepts_connections(listen, port):
         raise ConfigError(f"--port {port}: {listen}:{port} is already in use",
                           hint="stop what listens there or pick another --port")
 
@@ -217,19 +209,20 @@ def run_foreground(settings: HelperSettings, files: HelperFiles, user: pwd.struc
                    confinement: Confinement | None = None) -> int:
     """Start distccd in its own session, record its pid, and wait for it (Ctrl-C or ``--stop``
     ends it). Its own session: on SIGTERM distccd signals its whole process group."""
-    if running_pid(files):
-        raise ForgeError(f"a helper already runs (pid {running_pid(files)})",
-                         hint="invoke build-helper --stop first")
-    write_atomic(files.settings, json.dumps(asdict(settings), indent=2) + "\n")
+    running = running_pid(files)
+    if running is not None:
+        raise ForgeError(f"a helper already runs (pid {running})", hint="invoke build-helper --stop first")
+    _record(settings, files)
     command, env = launch(settings, files, user, confinement)
     proc = subprocess.Popen(command, env=env, start_new_session=True, stdin=subprocess.DEVNULL)
     write_atomic(files.pid, f"{proc.pid}\n")
     previous = signal.signal(signal.SIGTERM, lambda *_: _stop_group(proc.pid))
     try:
-        deadline = time.monotonic() + 10
-        while not listening(settings.listen, settings.port) and proc.poll() is None:
+        deadline = time.monotonic() + START_SECONDS
+        while not accepts_connections(settings.listen, settings.port) and proc.poll() is None:
             if time.monotonic() > deadline:
-                break
+                raise ForgeError(f"distccd does not answer on {settings.listen}:{settings.port} after "
+                                 f"{START_SECONDS} s: {_log_tail(files)}", hint=f"see {files.log}")
             time.sleep(0.1)
         if proc.poll() is not None:
             raise ForgeError(f"distccd exited at once (code {proc.returncode}): {_log_tail(files)}",
@@ -255,16 +248,30 @@ def run_foreground(settings: HelperSettings, files: HelperFiles, user: pwd.struc
             files.pid.unlink()
 
 
-def _stop_group(pid: int) -> None:
+def _record(settings: HelperSettings, files: HelperFiles) -> None:
+    """Keep the settings beside the helper's files: ``--status`` reads them back."""
+    write_atomic(files.settings, json.dumps(asdict(settings), indent=2) + "\n")
+
+
+def _stop_group(pid: int, sig: signal.Signals = signal.SIGTERM) -> None:
+    """Signal the daemon's process group (its workers too); a group already gone is fine."""
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(pid, sig)
     except ProcessLookupError:
         pass
 
 
+def compile_jobs(log: Path) -> int:
+    """Compile jobs the daemon finished (``COMPILE_OK`` lines of its log; none without a log)."""
+    try:
+        return sum("COMPILE_OK" in line for line in log.read_text(errors="replace").splitlines())
+    except FileNotFoundError:
+        return 0
+
+
 def _log_tail(files: HelperFiles) -> str:
-    lines = [line for line in files.log.read_text(errors="replace").splitlines() if line.strip()]
-    return lines[-1] if lines else "(empty log)"
+    """The log's last line that says something, for a one-line error."""
+    return last_lines(files.log.read_text(errors="replace"), empty="(empty log)")
 
 
 def stop(files: HelperFiles, timeout: float = 10.0) -> bool:
@@ -277,7 +284,7 @@ def stop(files: HelperFiles, timeout: float = 10.0) -> bool:
     while _group_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     if _group_alive(pid):
-        os.killpg(pid, signal.SIGKILL)
+        _stop_group(pid, signal.SIGKILL)
     files.pid.unlink(missing_ok=True)
     return True
 
@@ -300,8 +307,8 @@ def status_lines(files: HelperFiles) -> tuple[bool, list[str]]:
         settings = None
     if pid is None or settings is None:
         return False, [f"no helper runs (nothing recorded in {files.root})"]
-    served = sum("COMPILE_OK" in line for line in files.log.read_text(errors="replace").splitlines())
-    up = listening(settings["listen"], settings["port"])
+    served = compile_jobs(files.log)
+    up = accepts_connections(settings["listen"], settings["port"])
     return True, [
         f"distccd pid {pid}, {'listening' if up else 'NOT answering'} on {settings['listen']}:{settings['port']}",
         f"allows {', '.join(settings['allow'])}; {settings['jobs']} slots; profile {settings['profile']}",
@@ -314,11 +321,11 @@ def write_unit(settings: HelperSettings, files: HelperFiles, unit_dir: Path,
                user: pwd.struct_passwd | None, confinement: Confinement | None = None) -> Path:
     """A systemd user unit running the same daemon (written, not enabled)."""
     argv, environment = launch(settings, files, user, confinement, pid_file=user is None)
-    env = " ".join(f"{k}={v}" for k, v in environment.items())
+    env = " ".join(f'"{k}={v}"' for k, v in environment.items())  # quoted: a path may hold spaces
     command = shlex.join([argv[0] if argv[0].startswith("/") else f"/usr/bin/{argv[0]}", *argv[1:]])
     command = command.replace("$", "$$")  # systemd would expand the confined shell's "$@"
     unit = unit_dir / UNIT_NAME
-    write_atomic(files.settings, json.dumps(asdict(settings), indent=2) + "\n")
+    _record(settings, files)
     write_atomic(unit, f"""[Unit]
 Description=rvforge compile helper (distccd) for {settings.profile}
 After=network-online.target

@@ -27,7 +27,7 @@ from rvforge.host.profiles import Profile
 _TRIPLETS = {"riscv64": ("riscv64-linux-gnu", "riscv64-unknown-linux-gnu", "riscv64-openEuler-linux",
                          "riscv64-openEuler-linux-gnu", "riscv64-redhat-linux"),
              "x86_64": ("x86_64-linux-gnu", "x86_64-pc-linux-gnu", "x86_64-redhat-linux")}
-#: gcc driver name -> the g++ driver of the same family.
+#: A plain compiler name a client may send -> the driver kind it stands for.
 _DRIVERS = {"gcc": "gcc", "g++": "g++", "cc": "gcc", "c++": "g++"}
 
 
@@ -41,6 +41,7 @@ class HelperCompiler:
 
     @property
     def triplet(self) -> str:
+        """The GNU triplet of the helper's own drivers (Debian's), e.g. riscv64-linux-gnu."""
         return _TRIPLETS.get(self.machine, (f"{self.machine}-linux-gnu",))[0]
 
     def driver(self, kind: str) -> str:
@@ -56,7 +57,7 @@ class HelperCompiler:
 
     def client_names(self) -> dict[str, str]:
         """Every compiler name a client may send -> the driver kind it stands for."""
-        names = dict.fromkeys(("gcc", "cc"), "gcc") | dict.fromkeys(("g++", "c++"), "g++")
+        names = dict(_DRIVERS)
         for triplet in _TRIPLETS.get(self.machine, (self.triplet,)):
             for kind in ("gcc", "g++"):
                 names[f"{triplet}-{kind}"] = kind
@@ -70,9 +71,7 @@ def for_profile(profile: Profile) -> HelperCompiler:
         raise ConfigError(f"profile {profile.name} does not say which gcc its distro has",
                           hint=f"add gcc: \"NN\" (the major version) to {profile.path or 'the profile'}")
     machine = profile.machines[0] if profile.machines else platform.machine()
-    flags = tuple(f for f in (f"-march={profile.march}" if profile.march else "",
-                              f"-mabi={profile.mabi}" if profile.mabi else "") if f)
-    return HelperCompiler(machine, profile.gcc, flags)
+    return HelperCompiler(machine, profile.gcc, profile.pinned_flags)
 
 
 def apt_candidate(package: str) -> str | None:

@@ -94,6 +94,13 @@ class Profile:
     distcc: str = ""  # default compile helpers
     path: Path | None = None
 
+    @property
+    def pinned_flags(self) -> tuple[str, ...]:
+        """``-march``/``-mabi`` on every compile for this target, wherever it runs (here, on a
+        compile helper, in a cross root): objects must be made for the same CPU and ABI."""
+        return tuple(flag for flag in (f"-march={self.march}" if self.march else "",
+                                       f"-mabi={self.mabi}" if self.mabi else "") if flag)
+
     def install_hint(self, *requirements: str) -> str:
         """The exact command that installs the distro packages for these requirements."""
         names = []

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from rvforge.common import last_lines
+
 
 @dataclass(frozen=True)
 class Language:
@@ -111,16 +113,11 @@ def probe_compiler(language: str, env: Mapping[str, str]) -> Probe:
             if build.returncode != 0:
                 return Probe(command, path, False, version.version,
                              f"cannot compile and link a {lang.name} program: "
-                             f"{_last_lines(build.stderr + build.stdout)}")
+                             f"{last_lines(build.stderr + build.stdout, 3)}")
             ran = _run([str(exe)], env, cwd=Path(tmp), timeout=30)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return Probe(command, path, False, version.version, f"{lang.name} probe did not run: {exc}")
         if ran.returncode != 0 or ran.stdout.strip() != "ok":
             return Probe(command, path, False, version.version,
-                         f"a linked {lang.name} program does not run: {_last_lines(ran.stderr)}")
+                         f"a linked {lang.name} program does not run: {last_lines(ran.stderr, 3)}")
     return Probe(command, path, True, version.version, "")
-
-
-def _last_lines(text: str, count: int = 3) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return " | ".join(lines[-count:]) or "(no output)"

@@ -189,7 +189,13 @@ def _install_and_switch(s: Settings, interp: wheeltags.Interpreter, torch_wheel:
                 rel.install_app_beside_system_torch(venv_python, wheelhouse)
             else:
                 rel.install_offline(venv_python, wheelhouse, ["magiceraser"])
+            libraries = wheeltags.library_wheels(sorted(wheelhouse.glob("*.whl")))
+            if libraries:
+                rel.install_offline(venv_python, wheelhouse, ["--no-deps", *libraries])
             svc.write_run_script(release, s.service)
+        if libraries:
+            with step("choose the BLAS flavour this CPU runs (self-tested here)"):
+                info(f"    {rel.choose_blas_flavour(venv_python)}")
         with step("health-check the new release on a spare port"):
             staged_check(layout, release, s.health_timeout)
         rel.write_info(release, {**_release_info(s, interp, venv_python),

@@ -179,6 +179,18 @@ def install_offline(venv_python: Path, wheelhouse: Path, requirements: list[str]
                                      "invoke build-wheels (it also collects the pure-Python dependencies)")
 
 
+def choose_blas_flavour(venv_python: Path) -> str:
+    """Let the eraser self-test the openblas wheel's flavours on this CPU and select the best that
+    passes; one line saying which and why. A failure to choose leaves the scalar fallback (slower,
+    never wrong), so it is reported, not fatal."""
+    proc = subprocess.run([str(venv_python), "-m", "magiceraser.blas", "--choose-flavour"],
+                          capture_output=True, text=True, env=offline_pip_env())
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"warning: could not choose the BLAS flavour ({last}); the scalar fallback is used"
+    return proc.stdout.strip()
+
+
 def install_app_beside_system_torch(venv_python: Path, wheelhouse: Path, app: str = "magiceraser") -> None:
     """The app and its own requirements, leaving torch and torch's dependency tree to the distro.
 

@@ -93,6 +93,14 @@ def compatible(wheel: WheelName, interp: Interpreter) -> bool:
     return _python_ok(wheel, interp) and _platform_ok(wheel, interp)
 
 
+def library_wheels(wheels: list[Path]) -> list[str]:
+    """Projects of the native-library wheels among ``wheels`` (``py3-none-linux_*``: a C library
+    such as OpenBLAS, which the other wheels link by soname and no wheel lists as a requirement)."""
+    names = [parse_wheel_name(path) for path in wheels]
+    return sorted({n.project for n in names if n is not None and n.python_tags == ("py3",)
+                   and n.abi_tags == ("none",) and all(tag.startswith("linux_") for tag in n.platform_tags)})
+
+
 def check_wheels(wheels: list[Path], interp: Interpreter) -> None:
     """Every project in the list needs at least one wheel this interpreter can install."""
     by_project: dict[str, list[WheelName]] = {}

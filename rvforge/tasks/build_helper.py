@@ -26,8 +26,8 @@ from rvforge.log import info
 DEFAULT_PROFILE = "openeuler-riscv64"
 
 
-def _ensure_tools(compiler: helper_toolchain.HelperCompiler, profile: str,
-                  install: bool) -> helper_daemon.Confinement | None:
+def _ensure_tools(compiler: helper_toolchain.HelperCompiler, profile: str, install: bool,
+                  helper_dir: Path) -> helper_daemon.Confinement | None:
     """Every tool present, or installed with ``--install``, or the exact command to install them;
     the cross root to run in (None: this machine) when this distro has no such gcc."""
     missing = helper_toolchain.missing_tools(compiler)
@@ -38,7 +38,7 @@ def _ensure_tools(compiler: helper_toolchain.HelperCompiler, profile: str,
     except CheckFailed as err:
         if not helper_root.has_root(profile):
             raise
-        confinement, root = helper_root.confinement(profile, helper_daemon.default_files().root, install, err)
+        confinement, root = helper_root.confinement(profile, helper_dir, install, err)
         absent = helper_toolchain.missing_tools(compiler, root)
         if absent:
             raise CheckFailed(f"the cross root {root} lacks {', '.join(absent)}",
@@ -58,6 +58,7 @@ def _ensure_tools(compiler: helper_toolchain.HelperCompiler, profile: str,
 
 
 def _unit_dir() -> Path:
+    """Where systemd looks for this user's units."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "systemd" / "user"
 
@@ -65,6 +66,8 @@ def _unit_dir() -> Path:
 def main(profile: str | None = None, listen: str = "127.0.0.1", allow: str | None = None,
          port: str | None = None, jobs: str | None = None, install: bool = False,
          systemd: bool = False, stop: bool = False, status: bool = False) -> int:
+    """Stop or report the helper, or check every flag, make the tools and wrappers ready and run
+    distccd (or write its unit); flags are checked before anything is installed or written."""
     files = helper_daemon.default_files()
     if stop:
         info("helper stopped" if helper_daemon.stop(files) else "no helper was running")
@@ -82,7 +85,7 @@ def main(profile: str | None = None, listen: str = "127.0.0.1", allow: str | Non
     slots = int(parse_value(int, jobs or str(host.cpus), "--jobs", {"min": 1}))
     target = select(host, profile or DEFAULT_PROFILE)
     compiler = helper_toolchain.for_profile(target)
-    confinement = _ensure_tools(compiler, target.name, install)
+    confinement = _ensure_tools(compiler, target.name, install, files.root)
     user = helper_daemon.daemon_user(confinement.passwd if confinement else None)
     files.root.mkdir(parents=True, exist_ok=True)
     helper_toolchain.write_wrappers(compiler, files.root, confinement.inside if confinement else None)

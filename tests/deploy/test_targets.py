@@ -43,7 +43,7 @@ def test_unknown_torch_provider_is_named():
 @pytest.mark.parametrize("text, named", [
     ("keep: three\n", "keep: expected an integer >= 1, got 'three'"),
     ("keep: 0\n", "keep: expected an integer >= 1"),
-    ("kep: 2\n", "kep: unknown field; did you mean 'keep'?"),
+    ("kep: 2\n", "kep: unknown field\n  fix: did you mean 'keep'?"),
     ("manager: systemv\n", "manager: expected one of: auto, systemd, pidfile"),
     ("service:\n  port: 99999\n", "service.port: expected an integer from 1 to 65535"),
     ("service:\n  prot: 80\n", "service.prot"),

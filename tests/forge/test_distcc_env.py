@@ -18,7 +18,7 @@ def context(tmp_path: Path, profile: str, helpers: str | None) -> buildenv.Build
     if helpers:
         setup = distcc_hosts.DistccSetup(distcc_hosts.parse_hosts(helpers), 2, tmp_path / "distcc",
                                          "riscv64-linux-gnu-gcc", "riscv64-linux-gnu-g++",
-                                         distcc_hosts.pinned_flags(chosen))
+                                         chosen.pinned_flags)
     return buildenv.BuildContext(profile=chosen, sysroot=None, python="3.11", machine="riscv64",
                                  jobs=setup.jobs if setup else 2, cache=tmp_path, ccache="/usr/bin/ccache",
                                  distcc=setup)

@@ -110,3 +110,68 @@ def test_watched_run_keeps_the_log_and_sees_every_line(tmp_path) -> None:
     assert (tmp_path / "log").read_text().endswith("[1/2] café\n[2/2] done\nno newline")
     with (tmp_path / "log").open("w") as log, pytest.raises(BuildFailed, match=r"the step failed \(exit 3\)"):
         buildenv.run([sys.executable, "-c", "raise SystemExit(3)"], log, {}, what="the step", watcher=Lines())
+
+
+
+def _run_through(bar: Progress, clock: Clock, seconds_per_job, total: int, first: int = 1,
+                 last: int | None = None) -> None:
+    """Jobs ``first``..``last`` of a ``total``-job build, counted the way ninja counts them: a
+    run that starts at job 601 (a resumed build) prints [1/400] for it."""
+    for done in range(first, (last or total) + 1):
+        clock.now += seconds_per_job(done)
+        bar.line(f"[{done - first + 1}/{total - first + 1}] job {done}")
+
+
+def _cheap_then_dear(done: int) -> float:
+    """Jobs of rising cost, like torch's small C libraries first and its operator kernels last:
+    500 s, then 1,500 s, then 6,000 s."""
+    return 1.0 if done <= 500 else 5.0 if done <= 800 else 30.0
+
+
+def _said_at(said: list[str], count: str) -> str:
+    return next(line for line in said if f": {count} (" in line)
+
+
+def test_a_finished_runs_pace_shapes_the_next_estimate(tmp_path) -> None:
+    clock = Clock()
+    first = Progress("compile torch 2.6.0", clock=clock, emit=lambda text: None)
+    _run_through(first, clock, _cheap_then_dear, 1000)
+    pace = first.finished_pace()
+    assert pace is not None and pace.total == 1000 and len(pace.points) <= progress.PACE_POINTS + 1
+    pace.save(tmp_path / "torch.pace.json")
+    assert progress.Pace.load(tmp_path / "torch.pace.json") == pace
+    for given, left in ((None, "about 23m20s left"), (pace, "about 4h16m40s left")):
+        clock, said = Clock(), []
+        bar = Progress("compile torch 2.6.0", clock=clock, emit=said.append, pace=given)
+        _run_through(bar, clock, lambda done: 2 * _cheap_then_dear(done), 1000, last=300)
+        # Twice as slow as the recorded run, 7,700 recorded seconds to go: 15,400 s, not 1,400.
+        assert _said_at(said, "300/1000").endswith(left)
+
+
+def test_a_resumed_run_is_placed_at_the_end_of_the_pace() -> None:
+    clock = Clock()
+    first = Progress("compile torch 2.6.0", clock=clock, emit=lambda text: None)
+    _run_through(first, clock, _cheap_then_dear, 1000)
+    for given, left in ((None, "about 31m40s left"), (first.finished_pace(), "about 1h55m00s left")):
+        clock, said = Clock(), []
+        bar = Progress("compile torch 2.6.0", clock=clock, emit=said.append, pace=given, resumed=True)
+        # ninja counts only the 400 jobs left after the restart: jobs 601..1000 of the first run.
+        _run_through(bar, clock, _cheap_then_dear, 1000, first=601, last=620)
+        assert _said_at(said, "20/400").endswith(left)
+    _run_through(bar, clock, _cheap_then_dear, 1000, first=601)
+    assert bar.finished_pace() is None  # a resumed run does not replace the pace
+
+
+def test_an_unreadable_pace_is_ignored(tmp_path) -> None:
+    (tmp_path / "bad.pace.json").write_text("{not json")
+    assert progress.Pace.load(tmp_path / "bad.pace.json") is None
+    assert progress.Pace.load(tmp_path / "missing.pace.json") is None
+
+
+def test_a_few_preparatory_jobs_are_not_a_percentage(watched) -> None:
+    bar, clock, said = watched
+    clock.now += 30
+    bar.line("  [1/4] Generating ATen sources")
+    clock.now += progress.HEARTBEAT
+    bar.tick()
+    assert said == ["    compile torch 2.6.0: 3m30s elapsed"]

@@ -1,0 +1,89 @@
+"""Build a library recipe: the recipe's script once per flavour of the target machine, each in a
+fresh copy of the patched tree and into its own prefix, then one wheel of them all.
+
+The same sequence serves native builds and cross builds; only the way a flavour's script is run
+differs (``FlavourRunner``). With a ``resume.Work``, a flavour that finished is stamped, so a run
+stopped during the third flavour keeps the first two. An unfinished flavour starts again from a
+fresh copy: make, unlike ninja, may take a half-written object file killed with its compiler for
+a finished one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Callable, TextIO
+
+from rvforge.build import buildenv, library_wheel, resume
+from rvforge.build.compile import compile_step
+from rvforge.build.progress_log import Journal
+from rvforge.build.recipe_schema import FlavourFile
+from rvforge.build.recipes import Recipe
+from rvforge.errors import ConfigError
+from rvforge.log import info
+
+STAGE = "stage"
+_COPIES = "flavours"
+
+#: Runs the recipe's script for one flavour in a copy of the tree, installing into a prefix.
+FlavourRunner = Callable[[FlavourFile, Path, Path], None]
+
+
+def flavours(recipe: Recipe, machine: str) -> tuple[FlavourFile, ...]:
+    """The flavours to build for ``machine``; the first must run on any CPU of the machine."""
+    chosen = recipe.flavours(machine)
+    if not chosen or chosen[0].needs:
+        raise ConfigError(f"{recipe.path}: library.flavours has no flavour for {machine} that needs "
+                          "no CPU extension",
+                          hint=f"add a flavour with machine: {machine} and no 'needs' (the fallback "
+                               "every CPU of the machine runs)")
+    return chosen
+
+
+def script_env(recipe: Recipe, flavour: FlavourFile, prefix: str, jobs: int) -> dict[str, str]:
+    """The variables a flavour's script gets on top of the build environment."""
+    return {**{key: buildenv.expand(value, jobs) for key, value in flavour.env.items()},
+            "FLAVOUR": flavour.name, "PREFIX": prefix}
+
+
+def script(recipe: Recipe, jobs: int) -> list[str]:
+    assert recipe.library is not None
+    return ["sh", "-ec", buildenv.expand(recipe.library.script, jobs)]
+
+
+def build_all(recipe: Recipe, tree: Path, machine: str, root: Path, epoch: int, run: FlavourRunner,
+              work: resume.Work | None = None) -> Path:
+    """Build every flavour (those ``work`` says are finished are kept) and pack the wheel into
+    ``root/dist``."""
+    stage = root / STAGE
+    for flavour in flavours(recipe, machine):
+        if work is not None and work.part_finished(flavour.name):
+            info(f"    {recipe.name} [{flavour.name}]: kept from an earlier run")
+            continue
+        copy, prefix = root / _COPIES / flavour.name, stage / flavour.name
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.rmtree(prefix, ignore_errors=True)
+        shutil.copytree(tree, copy, symlinks=True)
+        prefix.mkdir(parents=True)
+        run(flavour, copy, prefix)
+        library_wheel.tidy_prefix(prefix)
+        shutil.rmtree(copy, ignore_errors=True)
+        if work is not None:
+            work.part_done(flavour.name)
+    return library_wheel.pack(recipe, stage, machine, epoch, root / "dist")
+
+
+def build(recipe: Recipe, tree: Path, ctx: buildenv.BuildContext, work: resume.Work, epoch: int,
+          log: TextIO, journal: Journal | None = None) -> Path:
+    """A native build of every flavour of this machine, resumable per flavour."""
+
+    def run(flavour: FlavourFile, copy: Path, prefix: Path) -> None:
+        def command(jobs: int) -> tuple[list[str], dict[str, str]]:
+            env = buildenv.build_environment(recipe, dataclasses.replace(ctx, jobs=jobs), copy, work.venv, epoch)
+            return script(recipe, jobs), {**env, **script_env(recipe, flavour, str(prefix), jobs)}
+
+        compile_step(f"compile {recipe.name} {recipe.version} [{flavour.name}]", command, ctx.jobs, log, copy,
+                     what=f"building {recipe.name} ({flavour.name})", journal=journal)
+
+    return build_all(recipe, tree, ctx.machine, work.root, epoch, run, work)

@@ -1,0 +1,102 @@
+"""Pack the flavours of a C library into one wheel, so the wheelhouse, deploy and the builds that
+link the library treat it like any other dependency.
+
+Layout: ``<package>/<flavour>/{lib,include}`` per flavour, the loader
+(``rvforge/ontarget/library_loader.py``) as ``<package>/__init__.py`` with ``flavours.json``,
+and ``<package>.pth`` so that every interpreter of the venv loads the chosen flavour before
+numpy or torch ask for the library's soname.
+
+A wheel holds no symlinks, so each flavour's prefix is tidied first: the soname link gets the
+library's bytes, the development link (``libopenblas.so``) becomes a one-line linker script
+naming the soname, static archives and CMake files (absolute paths) go, and each ``.pc`` file
+finds its prefix from where it lies (``${pcfiledir}``), wherever the wheel is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+from rvforge.build.recipes import Recipe
+from rvforge.build.wheelhouse import normalize_wheel
+from rvforge.errors import BuildFailed
+from rvforge.ontarget import library_loader
+
+_SONAME_LINK = re.compile(r"\.so\.\d+$")
+_PC_PREFIX = re.compile(r"^prefix=.*$", re.M)
+
+
+def tidy_prefix(prefix: Path) -> None:
+    """Make one flavour's install prefix fit a wheel (see the module docstring)."""
+    lib = prefix / "lib"
+    if not lib.is_dir():
+        raise BuildFailed(f"the build script installed no lib/ into {prefix}",
+                          hint="the script must install into $PREFIX (e.g. make PREFIX=\"$PREFIX\" install)")
+    shutil.rmtree(lib / "cmake", ignore_errors=True)
+    for archive in lib.glob("*.a"):
+        archive.unlink()
+    links = sorted(p for p in lib.iterdir() if p.is_symlink())
+    targets = {link: link.resolve() for link in links}
+    for link in links:
+        if _SONAME_LINK.search(link.name):
+            real = targets[link]
+            link.unlink()
+            shutil.copyfile(real, link)
+    for link in links:
+        if link.is_symlink():  # a development link: the linker follows a script to the soname
+            sonames = [other.name for other in links if targets[other] == targets[link]
+                       and _SONAME_LINK.search(other.name)]
+            link.unlink()
+            link.write_text(f"INPUT({sonames[0] if sonames else targets[link].name})\n")
+    named = {targets[link] for link in links if _SONAME_LINK.search(link.name)}
+    for real in named:
+        if real.exists() and not real.is_symlink() and real.parent == lib:
+            real.unlink()
+    for pc in (lib / "pkgconfig").glob("*.pc"):
+        pc.write_text(_PC_PREFIX.sub("prefix=${pcfiledir}/../..", pc.read_text(), count=1))
+
+
+def wheel_name(recipe: Recipe, machine: str) -> str:
+    distribution = re.sub(r"[-_.]+", "_", recipe.name)
+    return f"{distribution}-{recipe.version}-py3-none-linux_{machine}.whl"
+
+
+def _metadata(recipe: Recipe, machine: str) -> dict[str, str]:
+    assert recipe.library is not None
+    package = recipe.library.package
+    dist_info = f"{re.sub(r'[-_.]+', '_', recipe.name)}-{recipe.version}.dist-info"
+    return {
+        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {recipe.name}\nVersion: {recipe.version}\n"
+                                 f"Summary: {recipe.name} built by rvforge, one build per CPU flavour\n",
+        f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: rvforge\nRoot-Is-Purelib: false\n"
+                              f"Tag: py3-none-linux_{machine}\n",
+        f"{dist_info}/RECORD": "",
+        f"{package}.pth": f"import {package}; {package}.load()\n",
+        f"{package}/__init__.py": Path(library_loader.__file__).read_text(),
+        f"{package}/__main__.py": f"from {package} import main\n\nraise SystemExit(main())\n",
+    }
+
+
+def pack(recipe: Recipe, stage: Path, machine: str, epoch: int, dest_dir: Path) -> Path:
+    """The wheel of every flavour installed under ``stage/<flavour>``, written into ``dest_dir``."""
+    assert recipe.library is not None
+    package = recipe.library.package
+    flavours = [{"name": f.name, "needs": f.needs} for f in recipe.flavours(machine)]
+    files = {**_metadata(recipe, machine),
+             f"{package}/flavours.json": json.dumps({"flavours": flavours}, indent=2) + "\n"}
+    raw = dest_dir / f"raw-{wheel_name(recipe, machine)}"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(raw, "w") as wheel:
+        for name, text in files.items():
+            wheel.writestr(name, text)
+        for flavour in flavours:
+            root = stage / flavour["name"]
+            for path in sorted(p for p in root.rglob("*") if p.is_file()):
+                wheel.write(path, f"{package}/{flavour['name']}/{path.relative_to(root)}")
+    dest = dest_dir / wheel_name(recipe, machine)
+    normalize_wheel(raw, dest, epoch)
+    raw.unlink()
+    return dest

@@ -1,0 +1,130 @@
+"""A library recipe end to end through `invoke build-wheels`: a real C library built with gcc in
+two flavours, packed as one wheel, installed in a venv, linked by another library through its
+pkg-config file, and loaded under its soname in the flavour chosen - plus the resume of a run
+that failed in its second flavour."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import invoke
+
+pytestmark = pytest.mark.slow
+
+SOURCE = textwrap.dedent("""\
+    const char *shout_flavour(void) { return FLAVOUR; }
+    """)
+CONSUMER = textwrap.dedent("""\
+    const char *shout_flavour(void);
+    const char *consumer_says(void) { return shout_flavour(); }
+    """)
+# The soname link, a development link and a static archive, like `make install` of OpenBLAS.
+SCRIPT = """\
+echo "$FLAVOUR" >> {builds}
+if [ "$FLAVOUR" = fancy ] && [ -e {fail} ]; then echo "fancy failed on purpose"; exit 3; fi
+mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include"
+gcc -shared -fPIC -O1 "-DFLAVOUR=\\"$FLAVOUR\\"" -Wl,-soname,libshout.so.1 -o "$PREFIX/lib/libshout.so.1.0.0" shout.c
+ln -s libshout.so.1.0.0 "$PREFIX/lib/libshout.so.1"
+ln -s libshout.so.1.0.0 "$PREFIX/lib/libshout.so"
+gcc -c -fPIC "-DFLAVOUR=\\"$FLAVOUR\\"" -o shout.o shout.c && ar rcs "$PREFIX/lib/libshout.a" shout.o
+pc="prefix=$PREFIX\\nlibdir=\\${{prefix}}/lib\\nName: shout\\nDescription: t\\nVersion: 1.0"
+printf "$pc\\nLibs: -L\\${{libdir}} -lshout\\n" > "$PREFIX/lib/pkgconfig/shout.pc"
+"""
+TEST = ("import ctypes, shout_libs; f = ctypes.CDLL('libshout.so.1').shout_flavour; "
+        "f.restype = ctypes.c_char_p; assert f() == b'plain', f(); print('shout ok')")
+
+
+@pytest.fixture
+def library_recipe(tmp_path: Path) -> dict[str, Path]:
+    source, recipes = tmp_path / "shout-src", tmp_path / "recipes"
+    source.mkdir()
+    recipes.mkdir()
+    (source / "shout.c").write_text(SOURCE)
+    builds, fail = tmp_path / "builds.txt", tmp_path / "fail-fancy"
+    recipe = {
+        "schema": 1, "name": "shout", "version": "1.0",
+        "source": {"kind": "local", "path": str(source)},
+        "system": ["c-compiler"],
+        "library": {"package": "shout_libs", "script": SCRIPT.format(builds=builds, fail=fail),
+                    "flavours": [{"name": "fancy", "machine": "x86_64", "needs": "avx2"},
+                                 {"name": "plain", "machine": ["x86_64", "riscv64"]}]},
+        "test": {"script": TEST},
+    }
+    (recipes / "shout.yaml").write_text(json.dumps(recipe))
+    return {"recipes": recipes, "builds": builds, "fail": fail, "house": tmp_path / "house",
+            "home": tmp_path / "home"}
+
+
+def _build(paths: dict[str, Path]) -> subprocess.CompletedProcess[str]:
+    return invoke("build-wheels", "--recipes", str(paths["recipes"]), "--wheelhouse", str(paths["house"]),
+                  "--profile", "debian-x86_64", env={"RVFORGE_HOME": str(paths["home"])}, timeout=600)
+
+
+def _venv_with(wheel: Path, where: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(where / "bin" / "python"), "install", "-q",
+                    "--no-index", "--no-deps", str(wheel)], check=True,
+                   env={**os.environ, "PIP_CONFIG_FILE": os.devnull})
+    return where / "bin" / "python"
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the fixture's flavours are for x86_64")
+def test_flavours_packed_linked_and_chosen(library_recipe, tmp_path):
+    proc = _build(library_recipe)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    entry = json.loads((library_recipe["house"] / "manifest.json").read_text())["wheels"]["shout"]
+    wheel = library_recipe["house"] / entry["filename"]
+    assert wheel.name == "shout-1.0-py3-none-linux_x86_64.whl"
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "shout_libs.pth" in names and "shout_libs/flavours.json" in names
+    assert {"shout_libs/plain/lib/libshout.so.1", "shout_libs/fancy/lib/libshout.so.1"} <= set(names)
+    assert not [n for n in names if n.endswith((".a", ".so.1.0.0"))], names  # no archive, no second copy
+    python = _venv_with(wheel, tmp_path / "venv")
+    site = Path(subprocess.run([str(python), "-c", "import shout_libs; print(shout_libs.HERE.parent)"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    plain = site / "shout_libs" / "plain" / "lib"
+    assert (plain / "libshout.so").read_text() == "INPUT(libshout.so.1)\n"
+    # Another library links it through its relocated .pc file, with no rpath to it.
+    libs = subprocess.run(["pkg-config", "--libs", "shout"], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PKG_CONFIG_PATH": str(plain / "pkgconfig")}).stdout.split()
+    assert [os.path.normpath(a[2:]) for a in libs if a.startswith("-L")] == [str(plain)], libs
+    (tmp_path / "consumer.c").write_text(CONSUMER)
+    consumer = tmp_path / "libconsumer.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(consumer), str(tmp_path / "consumer.c"), *libs], check=True)
+    says = (f"import ctypes; f = ctypes.CDLL({str(consumer)!r}).consumer_says; f.restype = ctypes.c_char_p; "
+            "print(f().decode())")
+
+    def consumer_says(**env: str) -> str:
+        return subprocess.run([str(python), "-c", says], capture_output=True, text=True, check=True,
+                              env={**os.environ, **env}).stdout.strip()
+
+    assert consumer_says() == "plain"  # the fallback until a flavour is selected
+    assert consumer_says(SHOUT_LIBS_FLAVOUR="fancy") == "fancy"
+    subprocess.run([str(python), "-m", "shout_libs", "--select", "fancy", "self-test passed"], check=True)
+    assert consumer_says() == "fancy"
+    status = json.loads(subprocess.run([str(python), "-m", "shout_libs"], capture_output=True, text=True,
+                                       check=True).stdout)
+    assert status["loaded"] == "fancy" and status["problem"] is None
+    wrong = subprocess.run([str(python), "-m", "shout_libs"], capture_output=True, text=True, check=True,
+                           env={**os.environ, "SHOUT_LIBS_FLAVOUR": "turbo"}).stdout
+    assert "turbo names no flavour" in json.loads(wrong)["problem"]
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the fixture's flavours are for x86_64")
+def test_finished_flavours_are_kept_after_a_failure(library_recipe):
+    library_recipe["fail"].write_text("")
+    proc = _build(library_recipe)
+    assert proc.returncode != 0 and "building shout (fancy) failed" in proc.stdout + proc.stderr
+    assert library_recipe["builds"].read_text().split() == ["plain", "fancy"]
+    library_recipe["fail"].unlink()
+    proc = _build(library_recipe)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "shout [plain]: kept from an earlier run" in proc.stdout
+    assert library_recipe["builds"].read_text().split() == ["plain", "fancy", "fancy"]
