@@ -27,7 +27,7 @@ SCHEMA_FILE = REPO_ROOT / "recipes" / "recipe.schema.json"
 #: Logical system requirements; they are the keys of a profile's ``packages`` map.
 SYSTEM_REQUIREMENTS = frozenset({
     "c-compiler", "cxx-compiler", "gfortran", "openblas", "pkg-config", "python-headers",
-    "cmake", "ninja", "patch", "git", "jpeg", "zlib", "protobuf",
+    "cmake", "ninja", "make", "patch", "git", "jpeg", "zlib", "protobuf",
 })
 _PINNED = "exact pins (name==version): the build is only as repeatable as they are"
 
@@ -195,9 +195,12 @@ class LibraryFile:
     flavours: tuple[FlavourFile, ...]
 
     def __post_init__(self) -> None:
-        names = [flavour.name for flavour in self.flavours]
-        if len(set(names)) != len(names):
-            raise Invalid("every flavour needs its own name", field="flavours")
+        pairs = [(f.name, machine) for f in self.flavours
+                 for machine in ((f.machine,) if isinstance(f.machine, str) else f.machine)]
+        twice = sorted({pair for pair in pairs if pairs.count(pair) > 1})
+        if twice:
+            raise Invalid(f"flavour {twice[0][0]!r} is given twice for {twice[0][1]}", field="flavours",
+                          hint="give each flavour of a machine its own name")
 
 
 @dataclass(frozen=True)

@@ -332,6 +332,8 @@ CHECKS: tuple[Check, ...] = (
           "Meson and CMake builds run ninja. `{install}`."),
     Check("patch", "patch", _tool_check("patch", ("patch",)),
           "Recipes apply riscv64 patches with it. `{install}`."),
+    Check("make", "make", _tool_check("make", ("make", "gmake")),
+          "OpenBLAS builds with make (its own Makefiles). `{install}`."),
     Check("git", "git", _tool_check("git", ("git",)),
           "Sources pinned to a git commit need it. `{install}`."),
     Check("jpeg", "jpeg", _header_check("jpeg", "jpeglib.h"), "libjpeg headers. `{install}`."),

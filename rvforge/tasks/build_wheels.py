@@ -87,6 +87,10 @@ def _print_environment(steps: list[PlanEntry], ctx: buildenv.BuildContext) -> No
             info("  published wheel, taken as is after its sha256 check")
             continue
         info(f"  build requires: {' '.join(recipe.build_requires) or '-'}")
+        if recipe.library is not None:
+            info(f"  library {recipe.library.package}, one build per flavour: "
+                 + ", ".join(f"{f.name}" + (f" (needs {f.needs})" if f.needs else " (fallback)")
+                             for f in recipe.flavours(ctx.machine)))
         for setting in buildenv.config_settings(recipe, ctx.jobs):
             info(f"  -C {setting}")
         work = resume.work_root(ctx.cache, recipe)
