@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import zipfile
@@ -22,6 +24,33 @@ def _root_conftest():
 
 #: ``invoke(*args, env=...)`` runs a task from the checkout as a user does.
 invoke = _root_conftest().invoke
+
+
+def make_blas_wheel(root: Path, machine: str) -> Path:
+    """An ``openblas`` library wheel, packed by the tool, whose flavours are this machine's own
+    OpenBLAS: ``generic`` (the fallback), ``good`` (the same library, a flavour any x86_64 or
+    riscv64 CPU runs) and ``bad`` (libm: no OpenBLAS, so its self-test must refuse it)."""
+    from rvforge.build import library_wheel, recipes
+
+    system, libm = ctypes.util.find_library("openblas"), ctypes.util.find_library("m")
+    recipe_file = root / "recipes" / "openblas.yaml"
+    recipe_file.parent.mkdir(parents=True)
+    needs = "sse2" if machine == "x86_64" else ""
+    recipe_file.write_text(json.dumps({
+        "schema": 1, "name": "openblas", "version": "0.0.1", "source": {"kind": "local", "path": "."},
+        "library": {"package": "rvforge_openblas", "script": "true", "flavours": [
+            {"name": "generic", "machine": machine},
+            {"name": "good", "machine": machine, "needs": needs or "rvv1.0"},
+            {"name": "bad", "machine": machine, "needs": needs or "rvv1.0"}]},
+        "test": {"script": "import rvforge_openblas"}}))
+    recipe = recipes.load_recipe_file(recipe_file)
+    stage = root / "stage"
+    for flavour, source in (("generic", system), ("good", system), ("bad", libm)):
+        (stage / flavour / "lib").mkdir(parents=True)
+        found = [Path(d) / source for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/riscv64-linux-gnu", "/usr/lib64",
+                                             "/usr/lib") if (Path(d) / source).exists()]
+        shutil.copyfile(found[0], stage / flavour / "lib" / "libopenblas.so.0")
+    return library_wheel.pack(recipe, stage, machine, 315532800, root / "dist")
 
 
 def make_big_lama_zip(path: Path, config: Path, ckpt: Path) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from deploy_support import REPO, copy_wheelhouse, invoke, offline_env
+from deploy_support import REPO, copy_wheelhouse, invoke, make_blas_wheel, offline_env
 from PIL import Image
 
 from rvforge.common import free_port
@@ -57,6 +57,8 @@ def deployed(app_wheelhouse, tiny_zip, tmp_path_factory):
     homes = {"MAGICERASER_HOME": str(root / "data"), "RVFORGE_HOME": str(root / "cache")}
     invoke("fetch-model", "--from", str(tiny_zip), env=homes, check=True)
     house = copy_wheelhouse(app_wheelhouse, root / "wheelhouse")
+    blas_wheel = make_blas_wheel(root / "blas", os.uname().machine)
+    os.replace(blas_wheel, house / blas_wheel.name)
     port = free_port()
     target = write_target(root / "local.yaml", root / "prefix", port)
     # Offline: an unreachable index, no pip config, no find-links: only the wheelhouse can serve.
@@ -103,6 +105,19 @@ def test_offline_deploy_serves_the_installed_model(deployed, lama_reference):
     assert any(p.startswith("torch==2.13.0") for p in info["packages"])
     pid = deployed.pid()
     assert str(deployed.prefix) in Path(f"/proc/{pid}/cmdline").read_text()
+
+
+def test_deploy_installs_the_blas_wheel_and_chooses_its_flavour(deployed):
+    """The library wheel no other wheel requires is installed; of its flavours the one that is no
+    OpenBLAS is refused by its self-test and the good one is selected and loaded by every Python."""
+    out = deployed.deploy_output
+    assert "choose the BLAS flavour this CPU runs" in out
+    assert "OpenBLAS flavour good: bad: " in out and "is not an OpenBLAS" in out, out[-2000:]
+    python = deployed.prefix / "current" / "venv" / "bin" / "python"
+    status = json.loads(subprocess.run([str(python), "-m", "rvforge_openblas"], capture_output=True,
+                                       text=True, check=True).stdout)
+    assert status["loaded"] == "good" and status["why"] == "it passed its self-test on this machine", status
+    assert status["files"][0].startswith(str(deployed.prefix)), status
 
 
 def test_status_and_logs(deployed):
