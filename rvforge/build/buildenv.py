@@ -90,7 +90,10 @@ def build_environment(recipe: Recipe, ctx: BuildContext, tree: Path, venv: Path,
         cc, cxx = (ctx.distcc.cc, ctx.distcc.cxx) if ctx.distcc else ("gcc", "g++")
         # A CMake project runs its compiler by itself too (torch's ABI probe runs $CXX), so there
         # the compiler stays bare and ccache (and through it distcc) comes in as CMake's launcher.
-        launcher = "" if "cmake" in recipe.system else f"{ctx.ccache} "
+        # torch's C++ extension builder (torchvision) drops the first word of CC's command and
+        # would pass "gcc" to g++ as an input file: its compilers stay bare too.
+        bare = "cmake" in recipe.system or "torch" in recipe.depends
+        launcher = "" if bare else f"{ctx.ccache} "
         env.update(
             CC=f"{launcher}{cc}", CXX=f"{launcher}{cxx}",
             CMAKE_C_COMPILER_LAUNCHER=ctx.ccache, CMAKE_CXX_COMPILER_LAUNCHER=ctx.ccache,

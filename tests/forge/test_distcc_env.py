@@ -62,3 +62,11 @@ def test_a_cmake_project_gets_bare_compilers_and_ccache_as_its_launcher(tmp_path
     assert (env["CC"], env["CXX"]) == ("riscv64-linux-gnu-gcc", "riscv64-linux-gnu-g++")
     assert env["CMAKE_C_COMPILER_LAUNCHER"] == env["CMAKE_CXX_COMPILER_LAUNCHER"] == "/usr/bin/ccache"
     assert env["CCACHE_PREFIX"] == "distcc"
+
+
+def test_a_torch_extension_gets_bare_compilers(tmp_path):
+    """torch's cpp_extension drops the first word of CC: "ccache gcc" would hand g++ a file "gcc"."""
+    ctx = context(tmp_path, "debian-x86_64", None)
+    env = buildenv.build_environment(RECIPES["torchvision"], ctx, tmp_path / "tree", tmp_path / "venv", 0,
+                                     base={"PATH": "/usr/bin"})
+    assert (env["CC"], env["CXX"]) == ("gcc", "g++")
