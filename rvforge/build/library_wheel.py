@@ -59,15 +59,19 @@ def tidy_prefix(prefix: Path) -> None:
         pc.write_text(_PC_PREFIX.sub("prefix=${pcfiledir}/../..", pc.read_text(), count=1))
 
 
+def _distribution(recipe: Recipe) -> str:
+    """The recipe's name as wheel file and dist-info names spell it (``typing-extensions`` -> ``typing_extensions``)."""
+    return re.sub(r"[-_.]+", "_", recipe.name)
+
+
 def wheel_name(recipe: Recipe, machine: str) -> str:
-    distribution = re.sub(r"[-_.]+", "_", recipe.name)
-    return f"{distribution}-{recipe.version}-py3-none-linux_{machine}.whl"
+    return f"{_distribution(recipe)}-{recipe.version}-py3-none-linux_{machine}.whl"
 
 
 def _metadata(recipe: Recipe, machine: str) -> dict[str, str]:
     assert recipe.library is not None
     package = recipe.library.package
-    dist_info = f"{re.sub(r'[-_.]+', '_', recipe.name)}-{recipe.version}.dist-info"
+    dist_info = f"{_distribution(recipe)}-{recipe.version}.dist-info"
     return {
         f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {recipe.name}\nVersion: {recipe.version}\n"
                                  f"Summary: {recipe.name} built by rvforge, one build per CPU flavour\n",
