@@ -47,19 +47,22 @@ def doctor(c, profile=None, sysroot=None, fix=False, json=False, cross_target=No
                   "then the profile's distcc)",
         "cross_target": "Cross-build on this x86_64 machine for this profile (e.g. debian-riscv64) into "
                         "./wheelhouse/PROFILE, each wheel tested as target code under qemu-user",
+        "blas": "Where builds needing a BLAS get it: system (the distro's OpenBLAS) or recipe (the openblas "
+                "recipe's wheel; default: invoke.yaml build_wheels.blas, then the profile's blas)",
         "status": "Show who is building what in the cache, how far and the time left (read-only)",
         "json": "With --status: print it as JSON",
     },
 )
 def build_wheels(c, only=None, jobs=None, dry_run=False, wheelhouse=None, profile=None,
                  sysroot=None, force=False, download_only=False, recipes=None, distcc=None,
-                 cross_target=None, status=False, json=False):
+                 cross_target=None, status=False, json=False, blas=None):
     """Build numpy, scipy, scikit-image, Pillow, torch and torchvision wheels into the wheelhouse."""
     run_task(build_wheels_task.main, only=only or [], jobs=jobs, dry_run=dry_run,
         wheelhouse=wheelhouse, profile=profile, sysroot=sysroot, force=force,
         download_only=download_only, recipes=recipes, distcc=distcc, cross_target=cross_target,
-        status=status, as_json=json,
-        distcc_config=(c.config.get("build_wheels") or {}).get("distcc"))
+        status=status, as_json=json, blas=blas,
+        distcc_config=(c.config.get("build_wheels") or {}).get("distcc"),
+        blas_config=(c.config.get("build_wheels") or {}).get("blas"))
 
 
 @task(
@@ -159,12 +162,13 @@ def regenerate(c, check=False):
     name="riscv64-check",
     help={
         "rootfs": "riscv64 root filesystem (default: the cached one, created when missing)",
-        "skip_build": "Skip the Pillow source build step (reuse the wheel an earlier run built)",
+        "skip_build": "Skip cross-building Pillow on this machine (reuse the wheel an earlier run put there)",
         "skip_bench": "Skip the benchmark step (about 10 minutes under emulation)",
         "skip_distcc": "Skip the Pillow build through a compile helper on this machine (build-helper + distcc)",
+        "native_build": "Also build Pillow inside the userland with local compiles only (about 10 minutes)",
     },
 )
-def riscv64_check(c, rootfs=None, skip_build=False, skip_bench=False, skip_distcc=False):
-    """Run doctor, a Pillow build, deploy and an erase natively in an emulated riscv64 userland."""
+def riscv64_check(c, rootfs=None, skip_build=False, skip_bench=False, skip_distcc=False, native_build=False):
+    """Run doctor, Pillow builds, deploy and an erase natively in an emulated riscv64 userland."""
     run_task(riscv64_check_task.main, rootfs=rootfs, skip_build=skip_build, skip_bench=skip_bench,
-             skip_distcc=skip_distcc)
+             skip_distcc=skip_distcc, native_build=native_build)

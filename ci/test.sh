@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as README.md gives it and .ci/run runs it:
-#   1. the riscv64 proof: doctor, a Pillow source build, an offline deploy and an erase run natively
+#   1. the riscv64 proof: Pillow cross-built here, then doctor, a Pillow build through a compile
+#      helper here (distcc), an offline deploy with the cross-built Pillow and an erase run natively
 #      in the emulated riscv64 userland (created and cached on first use; the emulated benchmark
 #      is a documented command instead: bash ci/riscv64/check.sh). RVFORGE_SKIP_RISCV64=1 skips it.
 #   2. ruff (lint, import order) over the repo and mypy --strict over rvforge (pyproject.toml);

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Protocol, TextIO
 
-from rvforge.build import sources
+from rvforge.build import library_wheel, sources
 from rvforge.build.distcc_hosts import DistccSetup
 from rvforge.build.recipes import Recipe
 from rvforge.errors import BuildFailed
@@ -69,7 +69,9 @@ def build_environment(recipe: Recipe, ctx: BuildContext, tree: Path, venv: Path,
 
     - ``SOURCE_DATE_EPOCH`` from the source, ``-ffile-prefix-map`` for the source tree and the
       venv: the wheel's bytes do not depend on when or where it was built;
-    - PKG_CONFIG_PATH with the tool's own .pc dir (openblas.pc on openEuler);
+    - PKG_CONFIG_PATH with the tool's own .pc dir (openblas.pc on openEuler), and before it the
+      fallback flavour of each library wheel in the build venv (the openblas recipe's), which
+      CMake also finds (``CMAKE_PREFIX_PATH``) and build-time programs load (``LD_LIBRARY_PATH``);
     - ccache in front of the compilers when installed (CMake's launcher for CMake projects),
       keyed on the mapped paths;
     - the recipe's own variables with ``{jobs}`` filled in."""
@@ -78,6 +80,10 @@ def build_environment(recipe: Recipe, ctx: BuildContext, tree: Path, venv: Path,
     maps = f"-ffile-prefix-map={tree}={prefix} -ffile-prefix-map={venv}=/usr/src/venv"
     for flag in ("CFLAGS", "CXXFLAGS", "FFLAGS"):
         env[flag] = maps
+    for library in reversed(library_wheel.installed_prefixes(site_packages(venv))):
+        for name, path in (("PKG_CONFIG_PATH", library / "lib" / "pkgconfig"), ("CMAKE_PREFIX_PATH", library),
+                           ("LD_LIBRARY_PATH", library / "lib")):
+            env[name] = os.pathsep.join(part for part in (str(path), env.get(name)) if part)
     env.update(
         SOURCE_DATE_EPOCH=str(epoch),
         PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
@@ -180,6 +186,12 @@ def create_venv(path: Path, log: TextIO) -> Path:
     run([sys.executable, "-m", "venv", "--without-pip", str(path)], log, clean_env(),
         what="creating a venv")
     return venv_python(path)
+
+
+def site_packages(venv: Path) -> Path:
+    """The venv's site-packages (one Python per venv: lib/pythonX.Y/site-packages)."""
+    found = sorted(venv.glob("lib/python*/site-packages"))
+    return found[0] if found else venv / "lib" / "site-packages"
 
 
 def venv_python(venv: Path) -> Path:

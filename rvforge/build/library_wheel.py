@@ -84,6 +84,22 @@ def _metadata(recipe: Recipe, machine: str) -> dict[str, str]:
     }
 
 
+def installed_prefixes(site_packages: Path) -> list[Path]:
+    """The fallback flavour's prefix of each library wheel installed in ``site_packages``: builds
+    compile and link against it, and which flavour runs is decided at load time by the loader (a
+    consumer names the soname only)."""
+    prefixes = []
+    for flavours_file in sorted(site_packages.glob(f"*/{library_loader.FLAVOURS_FILE.name}")):
+        try:
+            names = [f["name"] for f in json.loads(flavours_file.read_text())["flavours"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise BuildFailed(f"{flavours_file} is not a library wheel's flavour list",
+                              hint="rebuild the library's wheel (invoke build-wheels --force --only NAME)") from None
+        if names:
+            prefixes.append(flavours_file.parent / names[0])
+    return prefixes
+
+
 def pack(recipe: Recipe, stage: Path, machine: str, epoch: int, dest_dir: Path) -> Path:
     """The wheel of every flavour installed under ``stage/<flavour>``, written into ``dest_dir``."""
     assert recipe.library is not None

@@ -64,12 +64,12 @@ class CrossTarget:
 
     def build_packages(self) -> list[str]:
         """amd64 packages of the root: cross compilers, build Python, build tools (make and the
-        build machine's own gcc for library recipes, whose builds compile and run helper programs
-        such as OpenBLAS's getarch), and distcc (the compile helper runs in the root where this
+        build machine's own gcc and C library headers for library recipes, whose builds compile and
+        run helper programs such as OpenBLAS's getarch), and distcc (the compile helper runs in the root where this
         machine's distro lacks the cross gcc)."""
         return [f"gcc-{self.profile.gcc}-{self.triplet}", f"g++-{self.profile.gcc}-{self.triplet}",
                 f"binutils-{self.triplet}", f"python{self.python}", f"python{self.python}-venv",
-                "meson", "ninja-build", "pkgconf", "make", "gcc", "ca-certificates", "distcc"]
+                "meson", "ninja-build", "pkgconf", "make", "gcc", "libc6-dev", "ca-certificates", "distcc"]
 
     def target_packages(self) -> list[str]:
         """The target's development packages, as multiarch ``:ARCH`` packages."""

@@ -1,8 +1,9 @@
 """The riscv64 check's steps that run inside the emulated userland, as riscv64 code.
 
-    python -m rvforge.emulation.guest [--skip-build] [--skip-bench] [--distcc HELPER] --summary FILE
+    python -m rvforge.emulation.guest [--native-build] [--skip-bench] [--distcc HELPER] --summary FILE
 
-Each step calls the real command a user runs (``invoke doctor``, ``invoke build-wheels``,
+The Pillow wheel the release runs was cross-built by the host into the userland's wheelhouse
+(``guest_pillow``). Each step calls the real command a user runs (``invoke doctor``, ``invoke build-wheels``,
 ``invoke deploy``, ``POST /predict``, ``magiceraser bench``). Deploy, erase and bench share
 this one process because the deployed service must be stopped before the guest session can
 end. Outcomes are written to ``--summary`` as JSON for the host side to report.
@@ -27,21 +28,21 @@ import yaml
 from rvforge import REPO_ROOT
 from rvforge.build import recipes
 from rvforge.common import free_port
-from rvforge.emulation import guest_distcc
+from rvforge.emulation import guest_pillow
 from rvforge.emulation.steps import StepRun
-from rvforge.errors import BuildFailed, CheckFailed, ConfigError, DeployError
+from rvforge.errors import CheckFailed, ConfigError, DeployError
 from rvforge.host import facts, profiles
 from rvforge.log import info
 from rvforge.ontarget.wheeltags import project_name
 
-WORK = Path("/var/lib/rvforge-check")
-WHEELHOUSE = WORK / "wheelhouse"
+WORK = guest_pillow.WORK
+WHEELHOUSE = guest_pillow.WHEELHOUSE
 PREFIX = Path("/opt/magiceraser-check")
 REFERENCE = REPO_ROOT / "tests" / "data" / "lama"
 GOLDEN_COMPARE = REPO_ROOT / "ci" / "riscv64" / "golden_compare.py"
 EXPECTED_PROFILE = "debian-riscv64"
 APP_PYPROJECT = REPO_ROOT / "app" / "pyproject.toml"
-#: App dependencies provided otherwise: Debian's torch and numpy, the Pillow wheel built above.
+#: App dependencies provided otherwise: Debian's torch and numpy, the cross-built Pillow wheel.
 PROVIDED = {"torch", "numpy", "pillow"}
 #: Emulated riscv64 is 20-50x slower than native: torch alone takes ~20 s to import.
 HEALTH_TIMEOUT = 900
@@ -49,7 +50,6 @@ REQUEST_TIMEOUT = 900
 
 STEP_PROFILE = f"profile detected as {EXPECTED_PROFILE}"
 STEP_DOCTOR = "invoke doctor"
-STEP_BUILD = "invoke build-wheels --only pillow (linux_riscv64 wheel)"
 STEP_APP_WHEELS = "invoke build-wheels for the service's runtime dependencies"
 STEP_DEPLOY = "invoke deploy --target local (torch: system)"
 STEP_ERASE = "POST /predict matches the golden result"
@@ -99,16 +99,8 @@ def check_doctor() -> None:
     _invoke("doctor")
 
 
-def check_build() -> None:
-    _invoke("build-wheels", "--only", "pillow", "--wheelhouse", str(WHEELHOUSE))
-    wheels = _pillow_wheels()
-    if not wheels:
-        raise BuildFailed(f"invoke build-wheels put no linux_riscv64 Pillow wheel into {WHEELHOUSE}")
-    info(f"    built {wheels[-1].name}")
-
-
 def _pillow_wheels() -> list[Path]:
-    return guest_distcc.pillow_wheels(WHEELHOUSE)
+    return guest_pillow.pillow_wheels(WHEELHOUSE)
 
 
 def service_runtime() -> list[str]:
@@ -158,7 +150,7 @@ def write_target(port: int) -> Path:
 def check_deploy(port: int) -> None:
     if not _pillow_wheels():
         raise DeployError(f"no linux_riscv64 Pillow wheel in {WHEELHOUSE}",
-                          hint="run the check without --skip-build once")
+                          hint="run the check without --skip-build once (the host cross-builds it)")
     shutil.rmtree(PREFIX, ignore_errors=True)
     _invoke("deploy", "--target", str(write_target(port)), "--wheelhouse", str(WHEELHOUSE))
     _check_deployed_pillow()
@@ -210,18 +202,19 @@ def stop_service() -> None:
         subprocess.run([str(ctl), "stop"], check=False)
 
 
-def run_guest_steps(skip_build: bool, skip_bench: bool = False, distcc: str | None = None) -> StepRun:
+def run_guest_steps(native_build: bool = False, skip_bench: bool = False, distcc: str | None = None) -> StepRun:
     checks = StepRun()
     checks.run(STEP_PROFILE, check_profile)
     checks.run(STEP_DOCTOR, check_doctor)
-    if not skip_build:
-        checks.run(STEP_BUILD, check_build, needs=[STEP_DOCTOR])
+    checks.run(guest_pillow.STEP_CROSS, guest_pillow.check_cross_wheel)
+    if native_build:
+        checks.run(guest_pillow.STEP_NATIVE, guest_pillow.check_native_build, needs=[STEP_DOCTOR])
     if distcc:
-        checks.run(guest_distcc.STEP_DISTCC, lambda: guest_distcc.check_distcc_build(distcc), needs=[STEP_DOCTOR])
+        checks.run(guest_pillow.STEP_DISTCC, lambda: guest_pillow.check_distcc_build(distcc), needs=[STEP_DOCTOR])
     port = free_port()
     try:
         checks.run(STEP_APP_WHEELS, check_app_wheels, needs=[STEP_DOCTOR])
-        checks.run(STEP_DEPLOY, lambda: check_deploy(port), needs=[STEP_APP_WHEELS])
+        checks.run(STEP_DEPLOY, lambda: check_deploy(port), needs=[STEP_APP_WHEELS, guest_pillow.STEP_CROSS])
         checks.run(STEP_ERASE, lambda: check_erase(port), needs=[STEP_DEPLOY])
         if not skip_bench:
             checks.run(STEP_BENCH, check_bench, needs=[STEP_DEPLOY])
@@ -232,13 +225,13 @@ def run_guest_steps(skip_build: bool, skip_bench: bool = False, distcc: str | No
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rvforge.emulation.guest")
-    parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--native-build", action="store_true", help="also build Pillow here with local compiles")
     parser.add_argument("--skip-bench", action="store_true")
     parser.add_argument("--distcc", help="build Pillow once more through this compile helper (HOST:PORT/SLOTS)")
     parser.add_argument("--summary", required=True, type=Path)
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
-    steps = run_guest_steps(args.skip_build, args.skip_bench, args.distcc)
+    steps = run_guest_steps(args.native_build, args.skip_bench, args.distcc)
     args.summary.write_text(json.dumps([asdict(o) for o in steps.outcomes], indent=1))
     return 1 if steps.failed else 0
 

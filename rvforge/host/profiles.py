@@ -17,6 +17,7 @@ from rvforge.host.facts import Host
 
 PROFILES_DIR = REPO_ROOT / "configs" / "profiles"
 TorchProvider = Literal["wheelhouse", "system"]
+BlasSource = Literal["system", "recipe"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ class ProfileFile:
     mabi: str = field(default="", metadata={"doc": "-mabi that objects for this target must use"})
     distcc: str = field(default="", metadata={
         "doc": "compile helpers (HOST[:PORT][/SLOTS],...) builds use unless --distcc says otherwise"})
+    blas: BlasSource = field(default="system", metadata={
+        "doc": "where builds needing a BLAS get it: the distro's OpenBLAS (system) or the openblas "
+               "recipe's wheel with vector kernels chosen by self-test (recipe); --blas overrides"})
 
     def __post_init__(self) -> None:
         try:
@@ -92,6 +96,7 @@ class Profile:
     march: str = ""  # pinned -march for this target ("" keeps the compiler's default)
     mabi: str = ""
     distcc: str = ""  # default compile helpers
+    blas: BlasSource = "system"  # where builds needing a BLAS get it
     path: Path | None = None
 
     @property
@@ -120,7 +125,7 @@ def load_profile_file(path: Path) -> Profile:
         pkgconfig_dirs=spec.layout.pkgconfig_dirs,
         openblas_include_subdirs=spec.layout.openblas_include_subdirs, python=spec.python,
         torch_provider=spec.torch_provider, gcc=spec.gcc, march=spec.march, mabi=spec.mabi,
-        distcc=spec.distcc, path=path)
+        distcc=spec.distcc, blas=spec.blas, path=path)
 
 
 def all_profiles(directory: Path = PROFILES_DIR) -> dict[str, Profile]:

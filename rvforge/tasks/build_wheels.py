@@ -11,6 +11,7 @@ from pathlib import Path
 from rvforge import REPO_ROOT, environment
 from rvforge.build import (
     alternatives,
+    blas_source,
     buildenv,
     distcc_canary,
     distcc_hosts,
@@ -121,14 +122,15 @@ def main(only: list[str] | None = None, jobs: str | None = None, dry_run: bool =
          wheelhouse: str | None = None, profile: str | None = None, sysroot: str | None = None,
          force: bool = False, download_only: bool = False, recipes: str | None = None,
          distcc: str | None = None, distcc_config: str | None = None,
-         cross_target: str | None = None, status: bool = False, as_json: bool = False) -> int:
+         cross_target: str | None = None, status: bool = False, as_json: bool = False,
+         blas: str | None = None, blas_config: str | None = None) -> int:
     if status:
         return build_status.main(cache_dir(), as_json)
     if cross_target is not None:
         return cross_wheels.main(cross_target, only, int(parse_value(int, str(jobs), "--jobs", {"min": 1}))
                                  if jobs is not None else None, dry_run, wheelhouse, force, recipes,
                                  unsupported={"--sysroot": sysroot, "--profile": profile, "--distcc": distcc,
-                                              "--download-only": download_only})
+                                              "--download-only": download_only, "--blas": blas})
     root = resolve(sysroot)
     host = detect(root)
     chosen = select(host, profile)
@@ -138,7 +140,8 @@ def main(only: list[str] | None = None, jobs: str | None = None, dry_run: bool =
     if helpers and jobs is None:
         job_count = helpers.jobs
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    all_recipes = load_all(Path(recipes) if recipes else None, python)
+    blas_from, blas_why = blas_source.choose(blas, blas_config, chosen)
+    all_recipes = blas_source.apply(load_all(Path(recipes) if recipes else None, python), blas_from)
     house_dir = Path(wheelhouse) if wheelhouse else REPO_ROOT / "wheelhouse"
     # Dry runs read only; everything else holds the cache (work dirs, sources) alone. The lock lives
     # in the cache, not the wheelhouse: a wheelhouse holds wheels and their manifest, nothing else.
@@ -147,7 +150,8 @@ def main(only: list[str] | None = None, jobs: str | None = None, dry_run: bool =
         all_recipes = alternatives.choose_all(all_recipes, cache)
         target = BuildTarget(chosen.name, python, host.machine)
         steps = make_plan(all_recipes, only, house, target, cache, force=force)
-        info(f"profile {chosen.name}, Python {python} ({sys.executable}), machine {host.machine}")
+        info(f"profile {chosen.name}, Python {python} ({sys.executable}), machine {host.machine}, "
+             f"BLAS from {blas_from} ({blas_why})")
         info(f"wheelhouse {house.path}, cache {cache}")
         info(render(steps, estimates.outlook([s.recipe for s in steps if s.todo], house.entries,
                                              host.machine, job_count, cache)))

@@ -1,11 +1,12 @@
 """``invoke riscv64-check``: prove the tool and the eraser run as riscv64 code, without riscv64
 hardware, in an emulated Debian riscv64 userland (qemu user mode through proot).
 
-Host steps make the userland ready (created and cached when missing), copy the checkout in
-and install the tool into a guest venv that sees Debian's torch and numpy; the guest steps
-(rvforge.emulation.guest) then run doctor, a Pillow source build, the same build through a
-compile helper started here (distcc), a deploy, an erase checked against the golden result and a
-benchmark.
+Host steps make the userland ready (created and cached when missing), copy the checkout in,
+install the tool into a guest venv that sees Debian's torch and numpy, and cross-build Pillow
+for riscv64 here straight into the userland's wheelhouse; the guest steps
+(rvforge.emulation.guest) then run doctor, test that cross-built wheel, build Pillow again
+through a compile helper started here (distcc), deploy with the cross-built wheel, erase
+(checked against the golden result) and benchmark.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import subprocess
 from contextlib import ExitStack
 from pathlib import Path
 
-from rvforge.emulation import guest_distcc, host_helper, userland
+from rvforge.emulation import guest_pillow, host_helper, userland
 from rvforge.emulation.steps import Outcome, StepRun
 from rvforge.errors import CheckFailed, EmulationError
 from rvforge.log import info
+from rvforge.tasks import build_wheels
 
 GUEST_VENV = "/opt/rvforge/venv"
 GUEST_SUMMARY = "/var/lib/rvforge-check/summary.json"
@@ -33,23 +35,32 @@ fi
 {GUEST_VENV}/bin/python -c 'import platform, rvforge
 print("    rvforge", rvforge.__version__, "on", platform.machine())'
 """
-#: Generous: numpy-free, but pip, doctor, a Pillow build and an emulated erase add up.
+#: Generous: numpy-free, but pip, doctor, Pillow builds and an emulated erase add up.
 GUEST_TIMEOUT = 3 * 3600
 
 STEP_USERLAND = "riscv64 userland ready"
 STEP_COPY = f"checkout copied to the userland's {userland.GUEST_SRC}"
 STEP_TOOL = "tool installed in a guest venv (system site packages)"
+STEP_CROSS = f"invoke build-wheels --cross-target {host_helper.PROFILE} --only pillow (on this machine)"
 STEP_HELPER = f"invoke build-helper --profile {host_helper.PROFILE} on 127.0.0.1 (this machine)"
 STEP_HELPER_JOBS = "the helper's log shows the guest's compile jobs"
 #: The helper's slots: this machine's cores also run the emulation.
 HELPER_SLOTS = 2
 
 
-def _guest_outcomes(root: Path, skip_build: bool, skip_bench: bool, distcc: str | None) -> list[Outcome]:
+def _cross_build(root: Path) -> None:
+    """The Pillow wheel the guest deploys, cross-built here into the userland's wheelhouse."""
+    house = root / guest_pillow.WHEELHOUSE.relative_to("/")
+    code = build_wheels.main(only=["pillow"], wheelhouse=str(house), cross_target=host_helper.PROFILE)
+    if code:
+        raise CheckFailed(f"invoke build-wheels --cross-target {host_helper.PROFILE} ended with exit code {code}")
+
+
+def _guest_outcomes(root: Path, native_build: bool, skip_bench: bool, distcc: str | None) -> list[Outcome]:
     summary = root / GUEST_SUMMARY.lstrip("/")
     summary.unlink(missing_ok=True)
     argv = [f"{GUEST_VENV}/bin/python", "-m", "rvforge.emulation.guest", "--summary", GUEST_SUMMARY]
-    argv += ["--skip-build"] if skip_build else []
+    argv += ["--native-build"] if native_build else []
     argv += ["--skip-bench"] if skip_bench else []
     argv += ["--distcc", distcc] if distcc else []
     try:
@@ -64,7 +75,7 @@ def _guest_outcomes(root: Path, skip_build: bool, skip_bench: bool, distcc: str 
 
 
 def main(rootfs: str | None = None, skip_build: bool = False, skip_bench: bool = False,
-         skip_distcc: bool = False) -> None:
+         skip_distcc: bool = False, native_build: bool = False) -> None:
     checks = StepRun()
     state: dict[str, Path] = {}
     wanted = Path(rootfs).expanduser().resolve() if rootfs else None
@@ -72,15 +83,17 @@ def main(rootfs: str | None = None, skip_build: bool = False, skip_bench: bool =
     checks.run(STEP_COPY, lambda: userland.copy_checkout(state["root"]), needs=[STEP_USERLAND])
     checks.run(STEP_TOOL, lambda: userland.run_in_guest(state["root"], ["/bin/sh", "-c", INSTALL_TOOL]),
                needs=[STEP_COPY])
+    if not skip_build:
+        checks.run(STEP_CROSS, lambda: _cross_build(state["root"]), needs=[STEP_USERLAND])
     if checks.passed(STEP_TOOL):
         with ExitStack() as stack:
             helper: list[host_helper.RunningHelper] = []
             if not skip_distcc:
                 checks.run(STEP_HELPER, lambda: helper.append(stack.enter_context(host_helper.running(HELPER_SLOTS))))
-            checks.add(_guest_outcomes(state["root"], skip_build, skip_bench,
+            checks.add(_guest_outcomes(state["root"], native_build, skip_bench,
                                        helper[0].address if helper else None))
             if helper:
-                checks.run(STEP_HELPER_JOBS, helper[0].require_jobs, needs=[guest_distcc.STEP_DISTCC])
+                checks.run(STEP_HELPER_JOBS, helper[0].require_jobs, needs=[guest_pillow.STEP_DISTCC])
     info(checks.table())
     if checks.failed:
         raise CheckFailed(f"riscv64 check: {checks.summary()}")

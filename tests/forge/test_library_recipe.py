@@ -128,3 +128,53 @@ def test_finished_flavours_are_kept_after_a_failure(library_recipe):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "shout [plain]: kept from an earlier run" in proc.stdout
     assert library_recipe["builds"].read_text().split() == ["plain", "fancy", "fancy"]
+
+
+# A Python extension that links the library through pkg-config, and (like CMake's try_run probes)
+# runs a program linked against it while it builds.
+SETUP = textwrap.dedent("""\
+    import subprocess
+    from setuptools import Extension, setup
+    libs = subprocess.run(["pkg-config", "--libs", "shout"], capture_output=True, text=True, check=True).stdout.split()
+    subprocess.run(["gcc", "-o", "probe", "probe.c", *libs], check=True)
+    assert subprocess.run(["./probe"], capture_output=True, text=True, check=True).stdout == "plain"
+    setup(name="loud", version="1.0", ext_modules=[Extension("loud", ["loud.c"], extra_link_args=libs)])
+    """)
+PROBE = textwrap.dedent("""\
+    #include <stdio.h>
+    const char *shout_flavour(void);
+    int main(void) { fputs(shout_flavour(), stdout); return 0; }
+    """)
+LOUD = textwrap.dedent("""\
+    #include <Python.h>
+    const char *shout_flavour(void);
+    static PyObject *says(PyObject *self, PyObject *args) { return PyUnicode_FromString(shout_flavour()); }
+    static PyMethodDef methods[] = {{"says", says, METH_NOARGS, ""}, {0}};
+    static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "loud", 0, -1, methods};
+    PyMODINIT_FUNC PyInit_loud(void) { return PyModule_Create(&module); }
+    """)
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the fixture's flavours are for x86_64")
+def test_a_recipe_depending_on_the_library_builds_against_its_wheel(library_recipe, tmp_path):
+    """The build venv holds the library's wheel: pkg-config finds its fallback flavour, programs run
+    during the build load it, and the extension runs whichever flavour the loader picks."""
+    source = tmp_path / "loud-src"
+    source.mkdir()
+    for name, text in (("setup.py", SETUP), ("probe.c", PROBE), ("loud.c", LOUD)):
+        (source / name).write_text(text)
+    recipe = {"schema": 1, "name": "loud", "version": "1.0", "source": {"kind": "local", "path": str(source)},
+              "system": ["c-compiler", "python-headers", "pkg-config"], "depends": ["shout"],
+              "build_requires": ["setuptools==80.9.0"],
+              "test": {"script": "import loud; assert loud.says() == 'plain', loud.says(); print('loud ok')"}}
+    (library_recipe["recipes"] / "loud.yaml").write_text(json.dumps(recipe))
+    proc = _build(library_recipe)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "loud ok" in (library_recipe["home"] / "logs" / "loud-1.0.log").read_text()
+    manifest = json.loads((library_recipe["house"] / "manifest.json").read_text())["wheels"]
+    python = _venv_with(library_recipe["house"] / manifest["shout"]["filename"], tmp_path / "venv")
+    _venv_with(library_recipe["house"] / manifest["loud"]["filename"], tmp_path / "venv")
+    says = [str(python), "-c", "import loud; print(loud.says())"]
+    fancy = subprocess.run(says, capture_output=True, text=True, check=True,
+                           env={**os.environ, "SHOUT_LIBS_FLAVOUR": "fancy"}).stdout.strip()
+    assert fancy == "fancy"
