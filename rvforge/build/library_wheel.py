@@ -84,6 +84,16 @@ def _metadata(recipe: Recipe, machine: str) -> dict[str, str]:
     }
 
 
+def is_library_wheel(wheel: Path) -> bool:
+    """Whether ``wheel`` is one this module packed (a ``<package>/flavours.json`` at its top)."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            return any(name.count("/") == 1 and name.endswith(f"/{library_loader.FLAVOURS_FILE.name}")
+                       for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def installed_prefixes(site_packages: Path) -> list[Path]:
     """The fallback flavour's prefix of each library wheel installed in ``site_packages``: builds
     compile and link against it, and which flavour runs is decided at load time by the loader (a

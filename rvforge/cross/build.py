@@ -15,9 +15,9 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, TextIO
+from typing import Mapping, Sequence, TextIO
 
-from rvforge.build import buildenv, library, patches, recipe_build, resume, sources
+from rvforge.build import buildenv, library, library_wheel, patches, recipe_build, resume, sources
 from rvforge.build.plan import PlanEntry
 from rvforge.build.recipe_schema import FlavourFile
 from rvforge.build.recipes import Recipe
@@ -105,13 +105,31 @@ def _build_library(ctx: CrossContext, recipe: Recipe, tree: Path, work: _Work, l
     return wheel
 
 
-def _build(ctx: CrossContext, recipe: Recipe, tree: Path, work: _Work, log: TextIO, epoch: int) -> Path:
-    """``pip wheel`` in a fresh crossenv with the profile's compilers and files; the one wheel, checked."""
+def _unpack(wheels: Sequence[Path], into: Path) -> None:
+    """A wheel install is an unzip (the target's interpreter cannot run pip here)."""
+    for item in wheels:
+        with zipfile.ZipFile(item) as archive:
+            archive.extractall(into)
+
+
+def _libraries(work: _Work, site: Path) -> list[str]:
+    """The fallback prefixes of the library wheels unpacked in ``site``, as the root sees them."""
+    return [_inside(work, prefix) for prefix in library_wheel.installed_prefixes(site)]
+
+
+def _build(ctx: CrossContext, recipe: Recipe, tree: Path, deps: Sequence[Path], work: _Work, log: TextIO,
+           epoch: int) -> Path:
+    """``pip wheel`` in a fresh crossenv with the profile's compilers and files, and the library
+    wheels among ``deps`` where pkg-config finds them; the one wheel, checked."""
     if recipe.library is not None:
         return _build_library(ctx, recipe, tree, work, log, epoch)
     env_dir = _crossenv(ctx, recipe, work, log)
+    site, _ = work.sub("libraries")
+    _unpack([dep for dep in deps if library_wheel.is_library_wheel(dep)], site)
+    libraries = _libraries(work, site)
     files_dir, files_inside = work.sub("cross-files")
-    generated = files.write_all(ctx.target, files_dir, files_inside, f"{env_dir}/build/bin/cython")
+    generated = files.write_all(ctx.target, files_dir, files_inside, f"{env_dir}/build/bin/cython",
+                                libraries=libraries)
     tree_inside = _inside(work, tree)
     dist, dist_inside = work.sub("dist")
     dist.mkdir()
@@ -121,7 +139,7 @@ def _build(ctx: CrossContext, recipe: Recipe, tree: Path, work: _Work, log: Text
                      f"setup-args=--native-file={generated.meson_native}",
                      f"build-dir={tree_inside}/build-cross"]
     env = {**{k: buildenv.expand(v, ctx.jobs) for k, v in recipe.env.items()},
-           **files.compiler_env(ctx.target), "CMAKE_TOOLCHAIN_FILE": generated.cmake_toolchain,
+           **files.compiler_env(ctx.target, libraries=libraries), "CMAKE_TOOLCHAIN_FILE": generated.cmake_toolchain,
            "SOURCE_DATE_EPOCH": str(epoch), "VIRTUAL_ENV": f"{env_dir}/cross",
            "PATH": f"{env_dir}/bin:{env_dir}/cross/bin:{chroot.BASE_ENV['PATH']}"}
     command = [f"{env_dir}/cross/bin/python", "-m", "pip", "wheel", "-v", "--no-build-isolation",
@@ -157,18 +175,20 @@ def _test_wheels(recipe: Recipe, house: Wheelhouse, deps: list[Path], ctx: Cross
 def smoke_test(ctx: CrossContext, recipe: Recipe, wheel: Path, others: list[Path], work: _Work,
                log: TextIO) -> None:
     """The recipe's test, run by the target's Python under qemu-user: target code, no host
-    Python involved. Wheels are unpacked into a site dir (a wheel install is an unzip)."""
+    Python involved. Wheels are unpacked into a site dir, where no ``.pth`` runs: the library
+    wheels' fallback flavours are found through ``LD_LIBRARY_PATH`` instead."""
     site, site_inside = work.sub("site")
-    for item in [*others, wheel]:
-        with zipfile.ZipFile(item) as archive:
-            archive.extractall(site)
+    _unpack([*others, wheel], site)
+    env = {"PYTHONPATH": site_inside}
+    libraries = _libraries(work, site)
+    if libraries:
+        env["LD_LIBRARY_PATH"] = ":".join(f"{prefix}/lib" for prefix in libraries)
     script, script_inside = work.sub("smoke_test.py")
     script.write_text(_SMOKE_PREFIX.format(arch=ctx.target.arch) + recipe.test.script)
     qemu = files.ARCHES[ctx.target.arch].qemu
     with step(f"test {recipe.name} as {ctx.target.arch} code (qemu-user)"):
         _run(ctx, [qemu, "-L", "/", ctx.target.target_python, script_inside], log,
-             f"the {recipe.name} smoke test as {ctx.target.arch} code", {"PYTHONPATH": site_inside},
-             cwd=work.inside)
+             f"the {recipe.name} smoke test as {ctx.target.arch} code", env, cwd=work.inside)
 
 
 def run_step(plan_step: PlanEntry, deps: list[Path], ctx: CrossContext, house: Wheelhouse) -> Path:
@@ -191,7 +211,7 @@ def run_step(plan_step: PlanEntry, deps: list[Path], ctx: CrossContext, house: W
                 chosen = patches.applicable(recipe, machine=ctx.target.arch, profile=ctx.target.profile.name,
                                             python=ctx.target.python)
                 patches.apply(recipe, chosen, tree, log)
-                wheel = _build(ctx, recipe, tree, work, log, epoch)
+                wheel = _build(ctx, recipe, tree, deps, work, log, epoch)
             smoke_test(ctx, recipe, wheel, _test_wheels(recipe, house, deps, ctx, log), work, log)
         except BuildFailed as exc:
             shutil.rmtree(work.host, ignore_errors=True)  # nothing resumes a cross build: the log is what stays

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from rvforge.cross.target import CrossTarget
 from rvforge.host.sysroot import under
@@ -37,17 +38,20 @@ def _sysroot(sysroot: str) -> Path | None:
     return None if sysroot in ("", "/") else Path(sysroot)
 
 
-def pkg_config_libdir(target: CrossTarget, sysroot: str = "/") -> list[str]:
-    return [str(under(_sysroot(sysroot), d)) for d in target.profile.pkgconfig_dirs]
+def pkg_config_libdir(target: CrossTarget, sysroot: str = "/", libraries: Sequence[str] = ()) -> list[str]:
+    """The target's .pc dirs, after those of the library wheels a build links (``libraries``:
+    their fallback prefixes, as the root sees them)."""
+    return [*(f"{prefix}/lib/pkgconfig" for prefix in libraries),
+            *(str(under(_sysroot(sysroot), d)) for d in target.profile.pkgconfig_dirs)]
 
 
-def compiler_env(target: CrossTarget, sysroot: str = "/") -> dict[str, str]:
+def compiler_env(target: CrossTarget, sysroot: str = "/", libraries: Sequence[str] = ()) -> dict[str, str]:
     """Variables setuptools and pkg-config read; the compilers carry the profile's pins."""
     cc = " ".join([target.gcc, *target.flags])
     cxx = " ".join([target.gxx, *target.flags])
     env = {"CC": cc, "CXX": cxx, "LDSHARED": f"{cc} -shared", "LDCXXSHARED": f"{cxx} -shared",
            "AR": f"{target.triplet}-ar", "RANLIB": f"{target.triplet}-ranlib",
-           "PKG_CONFIG_LIBDIR": ":".join(pkg_config_libdir(target, sysroot))}
+           "PKG_CONFIG_LIBDIR": ":".join(pkg_config_libdir(target, sysroot, libraries))}
     if _sysroot(sysroot):
         env["PKG_CONFIG_SYSROOT_DIR"] = sysroot
     return env
@@ -70,11 +74,11 @@ def _ini(sections: dict[str, dict[str, str | list[str] | bool]]) -> str:
     return "\n".join(lines)
 
 
-def meson_cross(target: CrossTarget, sysroot: str = "/") -> str:
+def meson_cross(target: CrossTarget, sysroot: str = "/", libraries: Sequence[str] = ()) -> str:
     facts = ARCHES[target.arch]
     flags = list(target.flags)
     properties: dict[str, str | list[str] | bool] = {
-        "pkg_config_libdir": pkg_config_libdir(target, sysroot),
+        "pkg_config_libdir": pkg_config_libdir(target, sysroot, libraries),
         "longdouble_format": facts.longdouble, "needs_exe_wrapper": True}
     if _sysroot(sysroot):
         properties["sys_root"] = sysroot
@@ -117,10 +121,10 @@ def cmake_toolchain(target: CrossTarget, sysroot: str = "/") -> str:
 
 
 def write_all(target: CrossTarget, host_dir: Path, inside_dir: str, cython: str,
-              sysroot: str = "/") -> CrossFiles:
+              sysroot: str = "/", libraries: Sequence[str] = ()) -> CrossFiles:
     """Write the three files into ``host_dir`` (seen as ``inside_dir`` in the root)."""
     host_dir.mkdir(parents=True, exist_ok=True)
-    texts = {"cross.ini": meson_cross(target, sysroot), "native.ini": meson_native(cython),
+    texts = {"cross.ini": meson_cross(target, sysroot, libraries), "native.ini": meson_native(cython),
              "toolchain.cmake": cmake_toolchain(target, sysroot)}
     for name, text in texts.items():
         (host_dir / name).write_text(text)

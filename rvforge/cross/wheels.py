@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Mapping
 
 from rvforge import REPO_ROOT
-from rvforge.build import alternatives, lock
+from rvforge.build import alternatives, blas_source, lock
 from rvforge.build.plan import BuildTarget, PlanEntry, make_plan, render
 from rvforge.build.recipe_build import dependency_wheels
 from rvforge.build.recipes import load_all
@@ -46,7 +46,8 @@ def _runnable(steps: list[PlanEntry], only: list[str] | None) -> list[PlanEntry]
 
 def main(name: str, only: list[str] | None = None, jobs: int | None = None, dry_run: bool = False,
          wheelhouse: str | None = None, force: bool = False, recipes: str | None = None,
-         unsupported: Mapping[str, object] | None = None) -> int:
+         unsupported: Mapping[str, object] | None = None, blas: str | None = None,
+         blas_config: str | None = None) -> int:
     given = [flag for flag, value in (unsupported or {}).items() if value]
     if given:
         raise ConfigError(f"{', '.join(given)} cannot be combined with --cross-target yet",
@@ -54,7 +55,8 @@ def main(name: str, only: list[str] | None = None, jobs: int | None = None, dry_
     target = cross_target(name)
     cache = cache_dir()
     job_count = jobs or max_jobs(detect(None))
-    all_recipes = load_all(Path(recipes) if recipes else None, target.python)
+    blas_from, blas_why = blas_source.choose(blas, blas_config, target.profile)
+    all_recipes = blas_source.apply(load_all(Path(recipes) if recipes else None, target.python), blas_from)
     house_dir = Path(wheelhouse) if wheelhouse else default_wheelhouse(target)
     root_path = cross_root.default_path(target)
     with nullcontext() if dry_run else lock.exclusive(cache):
@@ -63,7 +65,7 @@ def main(name: str, only: list[str] | None = None, jobs: int | None = None, dry_
         steps = make_plan(all_recipes, only, house, BuildTarget(target.profile.name, target.python, target.arch),
                           cache, force=force)
         info(f"cross target {target.profile.name}: {target.arch}, Python {target.python}, "
-             f"{target.gcc} {' '.join(target.flags)}, root {root_path}")
+             f"{target.gcc} {' '.join(target.flags)}, root {root_path}, BLAS from {blas_from} ({blas_why})")
         info(f"wheelhouse {house.path}")
         info(render(steps))
         for plan_step in steps:

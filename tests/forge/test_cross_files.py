@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ast
 import configparser
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,37 @@ def test_meson_accepts_the_cross_and_native_files(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "host=riscv64 endian=little" in proc.stdout
     assert "longdouble=IEEE_QUAD_LE" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def meson_with_pkg_config_key(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """A meson that reads the cross file's ``pkg-config`` binary entry (1.3 and later), as the
+    cross root's and numpy's own do; Debian 12's is older."""
+    where = tmp_path_factory.mktemp("meson")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(where), "meson==1.7.0"],
+                   check=True, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    return ["env", f"PYTHONPATH={where}", sys.executable, "-m", "mesonbuild.mesonmain"]
+
+
+def test_meson_finds_a_library_wheels_pc_file_for_the_target(tmp_path: Path,
+                                                              meson_with_pkg_config_key: list[str]) -> None:
+    """A cross build ignores PKG_CONFIG_PATH for the target: the library wheel's .pc dir must be
+    in the cross file, before the target's own dirs."""
+    pc_dir = tmp_path / "libraries" / "shout_libs" / "plain" / "lib" / "pkgconfig"
+    pc_dir.mkdir(parents=True)
+    (pc_dir / "shout.pc").write_text("prefix=${pcfiledir}/../..\nlibdir=${prefix}/lib\n"
+                                     "Name: shout\nDescription: t\nVersion: 4.2\nLibs: -L${libdir} -lshout\n")
+    library = str(pc_dir.parent.parent)
+    assert files.pkg_config_libdir(TARGET, libraries=[library])[0] == str(pc_dir)
+    assert files.compiler_env(TARGET, libraries=[library])["PKG_CONFIG_LIBDIR"].startswith(f"{pc_dir}:")
+    (tmp_path / "meson.build").write_text("project('probe', [])\n"
+                                          "message('shout=' + dependency('shout').version())\n")
+    files.write_all(TARGET, tmp_path / "f", str(tmp_path / "f"), "/opt/x/build/bin/cython", libraries=[library])
+    proc = subprocess.run([*meson_with_pkg_config_key, "setup", "--cross-file", str(tmp_path / "f/cross.ini"),
+                           str(tmp_path / "b"), str(tmp_path)], capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"]})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "shout=4.2" in proc.stdout
 
 
 def test_meson_native_file_names_the_build_cython() -> None:
