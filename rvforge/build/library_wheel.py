@@ -19,7 +19,9 @@ import re
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Sequence
 
+from rvforge.build.recipe_schema import FlavourFile
 from rvforge.build.recipes import Recipe
 from rvforge.build.wheelhouse import normalize_wheel
 from rvforge.errors import BuildFailed
@@ -110,11 +112,13 @@ def installed_prefixes(site_packages: Path) -> list[Path]:
     return prefixes
 
 
-def pack(recipe: Recipe, stage: Path, machine: str, epoch: int, dest_dir: Path) -> Path:
-    """The wheel of every flavour installed under ``stage/<flavour>``, written into ``dest_dir``."""
+def pack(recipe: Recipe, stage: Path, machine: str, epoch: int, dest_dir: Path,
+         built: Sequence[FlavourFile]) -> Path:
+    """The wheel of the ``built`` flavours (fallback first), each installed under ``stage/<flavour>``,
+    written into ``dest_dir``."""
     assert recipe.library is not None
     package = recipe.library.package
-    flavours = [{"name": f.name, "needs": f.needs} for f in recipe.flavours(machine)]
+    flavours = [{"name": f.name, "needs": f.needs} for f in built]
     files = {**_metadata(recipe, machine),
              f"{package}/flavours.json": json.dumps({"flavours": flavours}, indent=2) + "\n"}
     raw = dest_dir / f"raw-{wheel_name(recipe, machine)}"

@@ -172,6 +172,17 @@ class VariantFile:
 
 
 @dataclass(frozen=True)
+class CompilerCheck:
+    """What the C compiler must accept to build a flavour. A compiler too old for its kernels
+    (GCC 12 has neither RVV 1.0 intrinsics nor XTheadVector) skips the flavour with a warning
+    instead of failing the whole build; the CPU then runs the fallback."""
+
+    flags: str = field(metadata={"doc": "compiler flags, e.g. -march=rv64gcv"})
+    source: str = field(default="int main(void) { return 0; }\n", metadata={
+        "doc": "a C file that must compile with them, e.g. one including the kernels' intrinsics header"})
+
+
+@dataclass(frozen=True)
 class FlavourFile:
     """One build of a native library for one kind of CPU (e.g. OpenBLAS's vector kernels)."""
 
@@ -181,6 +192,14 @@ class FlavourFile:
         "doc": "CPU extension it needs to run (e.g. v, xtheadvector, avx2); empty: any CPU of "
                "the machine. The first flavour needing nothing is the fallback"})
     env: dict[str, str] = field(default_factory=dict, metadata={"doc": "variables for the script"})
+    compiler: CompilerCheck | None = field(default=None, metadata={
+        "doc": "what the C compiler must accept to build it; otherwise it is skipped (never the fallback)"})
+
+    def __post_init__(self) -> None:
+        if self.compiler is not None and not self.needs:
+            raise Invalid(f"flavour {self.name!r} needs no CPU extension, so it may be the fallback, which "
+                          "must build with any compiler", field="compiler",
+                          hint="drop 'compiler' here, or give the flavour the 'needs' it runs with")
 
 
 @dataclass(frozen=True)

@@ -93,13 +93,20 @@ def _build_library(ctx: CrossContext, recipe: Recipe, tree: Path, work: _Work, l
     base = {**{k: buildenv.expand(v, ctx.jobs) for k, v in recipe.env.items()},
             **files.compiler_env(ctx.target), "CC_FOR_BUILD": "gcc", "SOURCE_DATE_EPOCH": str(epoch)}
 
-    def run(flavour: FlavourFile, copy: Path, prefix: Path) -> None:
-        env = {**base, **library.script_env(recipe, flavour, _inside(work, prefix), ctx.jobs)}
+    def env(flavour: FlavourFile, prefix: Path) -> dict[str, str]:
+        return {**base, **library.script_env(recipe, flavour, _inside(work, prefix), ctx.jobs)}
+
+    def build(flavour: FlavourFile, copy: Path, prefix: Path) -> None:
         with step(f"cross-compile {recipe.name} {recipe.version} [{flavour.name}] ({ctx.jobs} jobs)"):
             _run(ctx, library.script(recipe, ctx.jobs), log, f"cross-building {recipe.name} ({flavour.name})",
-                 env, cwd=_inside(work, copy))
+                 env(flavour, prefix), cwd=_inside(work, copy))
 
-    wheel = library.build_all(recipe, tree, ctx.target.arch, work.host, epoch, run)
+    def check(flavour: FlavourFile, copy: Path, prefix: Path, command: list[str]) -> None:
+        _run(ctx, command, log, f"the compiler check of {recipe.name} ({flavour.name})", env(flavour, prefix),
+             cwd=_inside(work, copy))
+
+    runner = library.FlavourRunner(build, check)
+    wheel = library.build_all(recipe, tree, ctx.target.arch, work.host, epoch, runner)
     checked = elfcheck.check_wheel(wheel, ctx.target.arch, None)
     info(f"    {wheel.name}: {checked} ELF file(s), all {ctx.target.arch}")
     return wheel

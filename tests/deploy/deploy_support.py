@@ -50,7 +50,7 @@ def make_blas_wheel(root: Path, machine: str) -> Path:
         found = [Path(d) / source for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/riscv64-linux-gnu", "/usr/lib64",
                                              "/usr/lib") if (Path(d) / source).exists()]
         shutil.copyfile(found[0], stage / flavour / "lib" / "libopenblas.so.0")
-    return library_wheel.pack(recipe, stage, machine, 315532800, root / "dist")
+    return library_wheel.pack(recipe, stage, machine, 315532800, root / "dist", recipe.flavours(machine))
 
 
 def make_big_lama_zip(path: Path, config: Path, ckpt: Path) -> Path:

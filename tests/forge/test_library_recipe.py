@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,10 @@ from pathlib import Path
 
 import pytest
 from conftest import invoke
+
+from rvforge.build import library
+from rvforge.build.recipes import load_all
+from rvforge.errors import BuildFailed
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +42,7 @@ gcc -c -fPIC "-DFLAVOUR=\\"$FLAVOUR\\"" -o shout.o shout.c && ar rcs "$PREFIX/li
 pc="prefix=$PREFIX\\nlibdir=\\${{prefix}}/lib\\nName: shout\\nDescription: t\\nVersion: 1.0"
 printf "$pc\\nLibs: -L\\${{libdir}} -lshout\\n" > "$PREFIX/lib/pkgconfig/shout.pc"
 """
+AVX2_CHECK = "#include <immintrin.h>\n__m256 twice(__m256 a) { return _mm256_add_ps(a, a); }\n"
 TEST = ("import ctypes, shout_libs; f = ctypes.CDLL('libshout.so.1').shout_flavour; "
         "f.restype = ctypes.c_char_p; assert f() == b'plain', f(); print('shout ok')")
 
@@ -53,7 +59,10 @@ def library_recipe(tmp_path: Path) -> dict[str, Path]:
         "source": {"kind": "local", "path": str(source)},
         "system": ["c-compiler"],
         "library": {"package": "shout_libs", "script": SCRIPT.format(builds=builds, fail=fail),
-                    "flavours": [{"name": "fancy", "machine": "x86_64", "needs": "avx2"},
+                    "flavours": [{"name": "fancy", "machine": "x86_64", "needs": "avx2", "compiler": {
+                                      "flags": "-mavx2", "source": AVX2_CHECK}},
+                                 {"name": "exotic", "machine": "x86_64", "needs": "avx512f",
+                                  "compiler": {"flags": "-march=no-such-cpu"}},
                                  {"name": "plain", "machine": ["x86_64", "riscv64"]}]},
         "test": {"script": TEST},
     }
@@ -85,6 +94,11 @@ def test_flavours_packed_linked_and_chosen(library_recipe, tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "shout_libs.pth" in names and "shout_libs/flavours.json" in names
     assert {"shout_libs/plain/lib/libshout.so.1", "shout_libs/fancy/lib/libshout.so.1"} <= set(names)
+    # A compiler that rejects a flavour's check leaves it out, says so, and the build goes on.
+    assert not [n for n in names if n.startswith("shout_libs/exotic/")]
+    assert "shout [exotic] not built: this C compiler rejects '-march=no-such-cpu'" in proc.stdout + proc.stderr
+    listed = json.loads(zipfile.ZipFile(wheel).read("shout_libs/flavours.json"))["flavours"]
+    assert [f["name"] for f in listed] == ["plain", "fancy"]
     assert not [n for n in names if n.endswith((".a", ".so.1.0.0"))], names  # no archive, no second copy
     python = _venv_with(wheel, tmp_path / "venv")
     site = Path(subprocess.run([str(python), "-c", "import shout_libs; print(shout_libs.HERE.parent)"],
@@ -178,3 +192,35 @@ def test_a_recipe_depending_on_the_library_builds_against_its_wheel(library_reci
     fancy = subprocess.run(says, capture_output=True, text=True, check=True,
                            env={**os.environ, "SHOUT_LIBS_FLAVOUR": "fancy"}).stdout.strip()
     assert fancy == "fancy"
+
+
+@pytest.mark.skipif(shutil.which("riscv64-linux-gnu-gcc-12") is None,
+                    reason="needs Debian's riscv64 gcc 12 (apt-get install gcc-12-riscv64-linux-gnu)")
+def test_gcc_12_builds_only_the_openblas_fallback_for_riscv64(tmp_path):
+    """openEuler 24.03's gcc 12 has neither the RVV 1.0 intrinsics nor XTheadVector: the real
+    recipe's compiler checks leave those flavours out instead of failing the build."""
+    recipe = load_all(python="3.11")["openblas"]
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    built: list[str] = []
+
+    compiler = {"riscv64": "riscv64-linux-gnu-gcc-12 -march=rv64gc -mabi=lp64d", "x86_64": "gcc"}
+
+    def check(flavour, copy, prefix, command):
+        env = {**os.environ, "CC": compiler[flavour.machine if isinstance(flavour.machine, str) else "riscv64"]}
+        if subprocess.run(command, cwd=copy, env=env, capture_output=True).returncode:
+            raise BuildFailed(f"the compiler check of {flavour.name} failed")
+
+    def build(flavour, copy, prefix):  # the script itself is not what is tested here
+        built.append(flavour.name)
+        (prefix / "lib").mkdir()
+        (prefix / "lib" / "libopenblas.so.0").write_bytes(b"\x7fELF")
+
+    wheel = library.build_all(recipe, tree, "riscv64", tmp_path / "root", 315532800,
+                              library.FlavourRunner(build, check))
+    assert built == ["generic"]
+    listed = json.loads(zipfile.ZipFile(wheel).read("rvforge_openblas/flavours.json"))["flavours"]
+    assert [f["name"] for f in listed] == ["generic"]
+    built.clear()  # the same checks pass where the compiler has what the kernels need
+    library.build_all(recipe, tree, "x86_64", tmp_path / "x86", 315532800, library.FlavourRunner(build, check))
+    assert built == ["generic", "haswell"]

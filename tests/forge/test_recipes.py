@@ -87,6 +87,9 @@ def test_good_recipe_loads(tmp_path):
                                                                         "expected a string, got a mapping"),
     ("system: [c-compiler]", "patches: [{file: x.patch, when: {arch: [riscv64]}}]",
      "patches[0].when.arch: unknown field"),
+    ("system: [c-compiler]", "library: {package: demo_libs, script: make, flavours: [{name: generic, machine: "
+                             "x86_64, compiler: {flags: -mavx2}}]}",
+     "library.flavours[0].compiler: flavour 'generic' needs no CPU extension, so it may be the fallback"),
     ("schema: 1\n", "", "schema: missing (it reads recipe schema 1)"),
     ("schema: 1", "schema: 2\nfuture_field: x", "schema: 2 is not a schema this tool reads (it reads recipe schema 1)"),
     ("schema: 1", "schema: true", "schema: True is not a schema this tool reads"),
