@@ -16,11 +16,11 @@ import subprocess
 from contextlib import ExitStack
 from pathlib import Path
 
+from rvforge.cross import wheels as cross_wheels
 from rvforge.emulation import guest_pillow, host_helper, userland
 from rvforge.emulation.steps import Outcome, StepRun
 from rvforge.errors import CheckFailed, EmulationError
 from rvforge.log import info
-from rvforge.tasks import build_wheels
 
 GUEST_VENV = "/opt/rvforge/venv"
 GUEST_SUMMARY = "/var/lib/rvforge-check/summary.json"
@@ -51,7 +51,7 @@ HELPER_SLOTS = 2
 def _cross_build(root: Path) -> None:
     """The Pillow wheel the guest deploys, cross-built here into the userland's wheelhouse."""
     house = root / guest_pillow.WHEELHOUSE.relative_to("/")
-    code = build_wheels.main(only=["pillow"], wheelhouse=str(house), cross_target=host_helper.PROFILE)
+    code = cross_wheels.main(host_helper.PROFILE, only=["pillow"], wheelhouse=str(house))
     if code:
         raise CheckFailed(f"invoke build-wheels --cross-target {host_helper.PROFILE} ended with exit code {code}")
 
