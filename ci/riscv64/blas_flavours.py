@@ -11,7 +11,9 @@ overrides). Then, per case (flavour, QEMU CPU):
 2. which library torch's ``sgemm_`` is bound to (``LD_DEBUG=bindings``): the flavour, not the
    distro's BLAS;
 3. numpy's linalg tests (``--tests``: a ``-k`` expression; empty runs them all);
-4. ``magiceraser erase`` with the reference checkpoint: the golden result.
+4. ``magiceraser erase`` with the reference checkpoint: the golden result (and its wall time);
+5. sgemm GFLOP/s and the core OpenBLAS reports (``python -m magiceraser.blas``): information, not
+   a check; under emulation only the ratio between flavours means anything.
 
 qemu-user reads ``QEMU_CPU`` from the environment of each program it starts, so a case's CPU is
 set per command. Prints one line per check and a summary; exits 1 when a check failed.
@@ -20,6 +22,7 @@ set per command. Prints one line per check and a summary; exits 1 when a check f
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -88,11 +91,21 @@ def check_case(flavour: str, cpu: str, site: Path, tests: str) -> list[tuple[str
                  "numpy.linalg.tests.test_linalg", *selection], flavour, cpu)
     results.append(("numpy linalg tests", proc.returncode == 0, _tail(proc)))
     out = WORK / f"erased-{flavour}-{cpu.replace(',', '_').replace('=', '')}.png"
+    start = time.monotonic()
     proc = _run([str(PYTHON), "-m", "magiceraser", "erase", str(REFERENCE / "image.png"), "--mask",
                  str(REFERENCE / "mask.png"), "-o", str(out), "--model", str(REFERENCE / "tiny-lama")], flavour, cpu)
+    took = time.monotonic() - start
     if proc.returncode == 0:
         proc = _run([str(PYTHON), str(GOLDEN_COMPARE), str(out), str(REFERENCE)], flavour, cpu)
-    results.append(("eraser golden result", proc.returncode == 0, _tail(proc)))
+    results.append(("eraser golden result", proc.returncode == 0, f"{_tail(proc)} (erase {took:.1f} s)"))
+    proc = _run([str(PYTHON), "-m", "magiceraser.blas", "--library", str(library), "--seconds", "3", "--json"],
+                flavour, cpu)
+    try:
+        report = json.loads(proc.stdout)
+        speed = f"{report['sgemm']['gflops']} GFLOP/s sgemm n={report['sgemm']['n']}, core {report['corename']}"
+    except (ValueError, KeyError, TypeError):
+        speed = _tail(proc)
+    print(f"     {flavour:8} {cpu:24} {speed}", flush=True)
     return results
 
 

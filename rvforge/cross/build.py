@@ -5,7 +5,8 @@ The Python side comes from crossenv: a build-machine interpreter whose sysconfig
 target's (platform, EXT_SUFFIX, wheel tag), made fresh per build from the root's build venv.
 The compilers and the meson/CMake files come from ``files`` (the profile's pins). A wheel whose
 tag or any ELF member is not target code is refused, and the recipe's own smoke test runs as
-target code under qemu-user before the wheel may enter the wheelhouse.
+target code under qemu-user before the wheel may enter the wheelhouse. A failed run keeps the
+patched tree and a library's finished flavours for the next run of the same inputs (``resume``).
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def _inside(work: _Work, path: Path) -> str:
     return f"{work.inside}/{path.relative_to(work.host)}"
 
 
-def _build_library(ctx: CrossContext, recipe: Recipe, tree: Path, work: _Work, log: TextIO, epoch: int) -> Path:
+def _build_library(ctx: CrossContext, recipe: Recipe, tree: Path, work: _Work, kept: resume.Work, log: TextIO,
+                   epoch: int) -> Path:
     """A library recipe's script per flavour with the profile's cross compilers (and the build
     machine's ``CC_FOR_BUILD`` for the tools a build compiles and runs itself); the wheel, checked."""
     base = {**{k: buildenv.expand(v, ctx.jobs) for k, v in recipe.env.items()},
@@ -106,7 +108,7 @@ def _build_library(ctx: CrossContext, recipe: Recipe, tree: Path, work: _Work, l
              cwd=_inside(work, copy))
 
     runner = library.FlavourRunner(build, check)
-    wheel = library.build_all(recipe, tree, ctx.target.arch, work.host, epoch, runner)
+    wheel = library.build_all(recipe, tree, ctx.target.arch, work.host, epoch, runner, kept)
     checked = elfcheck.check_wheel(wheel, ctx.target.arch, None)
     info(f"    {wheel.name}: {checked} ELF file(s), all {ctx.target.arch}")
     return wheel
@@ -124,12 +126,12 @@ def _libraries(work: _Work, site: Path) -> list[str]:
     return [_inside(work, prefix) for prefix in library_wheel.installed_prefixes(site)]
 
 
-def _build(ctx: CrossContext, recipe: Recipe, tree: Path, deps: Sequence[Path], work: _Work, log: TextIO,
-           epoch: int) -> Path:
+def _build(ctx: CrossContext, recipe: Recipe, tree: Path, deps: Sequence[Path], work: _Work,
+           kept: resume.Work, log: TextIO, epoch: int) -> Path:
     """``pip wheel`` in a fresh crossenv with the profile's compilers and files, and the library
     wheels among ``deps`` where pkg-config finds them; the one wheel, checked."""
     if recipe.library is not None:
-        return _build_library(ctx, recipe, tree, work, log, epoch)
+        return _build_library(ctx, recipe, tree, work, kept, log, epoch)
     env_dir = _crossenv(ctx, recipe, work, log)
     site, _ = work.sub("libraries")
     _unpack([dep for dep in deps if library_wheel.is_library_wheel(dep)], site)
@@ -198,12 +200,39 @@ def smoke_test(ctx: CrossContext, recipe: Recipe, wheel: Path, others: list[Path
              f"the {recipe.name} smoke test as {ctx.target.arch} code", env, cwd=work.inside)
 
 
-def run_step(plan_step: PlanEntry, deps: list[Path], ctx: CrossContext, house: Wheelhouse) -> Path:
-    """Cross-build, check, test and publish one recipe; returns the wheel in the wheelhouse."""
+#: What each run makes again: only the patched tree and finished parts (``resume``) carry over.
+_PER_RUN = ("crossenv", "cross-files", "libraries", "site")
+
+
+def _open_work(plan_step: PlanEntry, ctx: CrossContext) -> tuple[_Work, resume.Work]:
+    """The recipe's work dir in the root, keeping what an earlier run of the same inputs finished:
+    the patched tree (where meson's build dir lets ninja continue) and a library's flavours."""
     recipe = plan_step.recipe
     work = _Work(ctx.root / "work" / recipe.name, f"/work/{recipe.name}")
-    shutil.rmtree(work.host, ignore_errors=True)
-    work.host.mkdir(parents=True)
+    kept, note = resume.open_work(work.host, plan_step.key, fresh=plan_step.status == "forced")
+    if note:
+        info(f"    {recipe.name}: {note}")
+    for name in _PER_RUN:
+        shutil.rmtree(work.host / name, ignore_errors=True)
+    return work, kept
+
+
+def _patched_tree(ctx: CrossContext, recipe: Recipe, fetched: Path, kept: resume.Work, log: TextIO) -> resume.Work:
+    if kept.tree is not None:
+        return kept
+    tree = sources.unpack(recipe, fetched, kept.src)
+    chosen = patches.applicable(recipe, machine=ctx.target.arch, profile=ctx.target.profile.name,
+                                python=ctx.target.python)
+    patches.apply(recipe, chosen, tree, log)
+    # A cross build has no build venv to keep (each run makes its crossenv): the tree is all.
+    return kept.tree_done(tree).venv_done()
+
+
+def run_step(plan_step: PlanEntry, deps: list[Path], ctx: CrossContext, house: Wheelhouse) -> Path:
+    """Cross-build, check, test and publish one recipe; returns the wheel in the wheelhouse. A
+    failed run keeps the work dir, so the next one resumes what finished."""
+    recipe = plan_step.recipe
+    work, kept = _open_work(plan_step, ctx)
     log_file = ctx.cache / "logs" / f"{recipe.name}-{recipe.version}-{ctx.target.profile.name}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
@@ -214,16 +243,13 @@ def run_step(plan_step: PlanEntry, deps: list[Path], ctx: CrossContext, house: W
             wheel, epoch = fetched, None  # a published pure-Python wheel is taken as is
             if recipe.builds:
                 epoch = sources.source_date_epoch(recipe, fetched)
-                tree = sources.unpack(recipe, fetched, work.host / "src")
-                chosen = patches.applicable(recipe, machine=ctx.target.arch, profile=ctx.target.profile.name,
-                                            python=ctx.target.python)
-                patches.apply(recipe, chosen, tree, log)
-                wheel = _build(ctx, recipe, tree, deps, work, log, epoch)
+                kept = _patched_tree(ctx, recipe, fetched, kept, log)
+                assert kept.tree is not None
+                wheel = _build(ctx, recipe, kept.tree, deps, work, kept, log, epoch)
             smoke_test(ctx, recipe, wheel, _test_wheels(recipe, house, deps, ctx, log), work, log)
         except BuildFailed as exc:
-            shutil.rmtree(work.host, ignore_errors=True)  # nothing resumes a cross build: the log is what stays
             raise BuildFailed(f"{recipe.name} {recipe.version} (cross): {exc.message}",
-                              hint=exc.hint or f"see {log_file}") from exc
+                              hint=exc.hint or f"see {log_file}; the next run resumes in {work.host}") from exc
     entry = {
         **recipe_build.provenance(plan_step, epoch),
         "profile": ctx.target.profile.name, "python": ctx.target.python, "machine": ctx.target.arch,

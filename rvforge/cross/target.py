@@ -72,8 +72,9 @@ class CrossTarget:
                 "meson", "ninja-build", "pkgconf", "make", "gcc", "libc6-dev", "ca-certificates", "distcc"]
 
     def target_packages(self) -> list[str]:
-        """The target's development packages, as multiarch ``:ARCH`` packages."""
-        names = [f"libpython{self.python}-dev", "libc6-dev", "libstdc++6", "zlib1g-dev", "libjpeg-dev",
+        """The target's development packages, as multiarch ``:ARCH`` packages (and the OpenMP
+        runtime the OpenBLAS recipe's smoke test loads as target code)."""
+        names = [f"libpython{self.python}-dev", "libc6-dev", "libstdc++6", "libgomp1", "zlib1g-dev", "libjpeg-dev",
                  "libopenblas-dev"]
         return [f"{name}:{self.arch}" for name in names]
 

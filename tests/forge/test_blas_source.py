@@ -74,3 +74,12 @@ def test_the_plan_says_which_blas_and_why(tmp_path):
     assert "depends: openblas" in proc.stdout.split("numpy 2.")[-1]
     bad = invoke("build-wheels", "--dry-run", "--blas", "mkl")
     assert bad.returncode != 0 and "--blas: unknown BLAS source 'mkl'" in bad.stdout + bad.stderr
+
+
+def test_a_cross_build_takes_the_same_setting(tmp_path):
+    proc = invoke("build-wheels", "--cross-target", "debian-riscv64", "--dry-run", "--blas", "recipe",
+                  "--only", "openblas", "--only", "numpy", "--wheelhouse", str(tmp_path / "house"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "BLAS from recipe (--blas)" in proc.stdout
+    plan = proc.stdout.split("plan:")[1]
+    assert plan.index("openblas") < plan.index("numpy")

@@ -66,6 +66,10 @@ def test_a_failing_riscv64_test_publishes_nothing(ready_root: Path, tmp_path: Pa
     assert proc.returncode == 5, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "smoke test as riscv64 code failed" in proc.stderr
     assert not list(house.glob("*.whl"))
-    assert not (ready_root / "work" / "pillow").exists()
+    assert "the next run resumes in" in proc.stderr
+    assert (ready_root / "work" / "pillow" / ".rvforge-stamps" / "tree.json").is_file()  # kept for a rerun
+    again = invoke("build-wheels", "--cross-target", "debian-riscv64", "--only", "pillow", "--recipes",
+                   str(recipes), "--wheelhouse", str(house), timeout=1800)
+    assert again.returncode == 5 and "pillow: resuming in" in again.stdout, again.stdout[-3000:]
     log = cache_dir() / "logs" / "pillow-11.3.0-debian-riscv64.log"
     assert "AssertionError: riscv64" in log.read_text()
