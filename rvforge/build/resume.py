@@ -110,15 +110,16 @@ def _kept_tree(root: Path, key: str) -> tuple[Path | None, str | None]:
     return tree, None
 
 
-def open_work(root: Path, key: str, *, fresh: bool = False) -> tuple[Work, str | None]:
+def open_work(root: Path, key: str, *, fresh: bool = False, build_venv: bool = True) -> tuple[Work, str | None]:
     """The work dir for ``key``, keeping whatever earlier runs finished for the same key, and a
     line saying what was kept or discarded (None for a first build).
 
     ``fresh`` (``--force``) discards everything. The wheel and the test venv never carry over:
-    every run builds its wheel with pip and tests it in a new venv."""
+    every run builds its wheel with pip and tests it in a new venv. Without a ``build_venv`` (a
+    cross build makes its crossenv each run) the kept tree is all there is to keep."""
     existed = root.exists()
     tree, why = (None, "--force starts from a clean tree") if fresh else _kept_tree(root, key)
-    venv_ready = tree is not None and (_read_stamp(root, "venv") or {}).get("key") == key
+    venv_ready = tree is not None and (not build_venv or (_read_stamp(root, "venv") or {}).get("key") == key)
     work = Work(root, key, tree, venv_ready)
     if tree is None:
         shutil.rmtree(root, ignore_errors=True)
@@ -132,7 +133,7 @@ def open_work(root: Path, key: str, *, fresh: bool = False) -> tuple[Work, str |
         return work, None
     if tree is None:
         return work, f"discarded the work dir {root}: {why}"
-    kept = "tree and build venv" if venv_ready else "tree (the build venv is made again)"
+    kept = ("tree and build venv" if venv_ready else "tree (the build venv is made again)") if build_venv else "tree"
     return work, f"resuming in {root}: kept the unpacked, patched {kept}"
 
 

@@ -11,6 +11,7 @@ patched tree and a library's finished flavours for the next run of the same inpu
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 import zipfile
@@ -209,7 +210,7 @@ def _open_work(plan_step: PlanEntry, ctx: CrossContext) -> tuple[_Work, resume.W
     the patched tree (where meson's build dir lets ninja continue) and a library's flavours."""
     recipe = plan_step.recipe
     work = _Work(ctx.root / "work" / recipe.name, f"/work/{recipe.name}")
-    kept, note = resume.open_work(work.host, plan_step.key, fresh=plan_step.status == "forced")
+    kept, note = resume.open_work(work.host, plan_step.key, fresh=plan_step.status == "forced", build_venv=False)
     if note:
         info(f"    {recipe.name}: {note}")
     for name in _PER_RUN:
@@ -224,8 +225,7 @@ def _patched_tree(ctx: CrossContext, recipe: Recipe, fetched: Path, kept: resume
     chosen = patches.applicable(recipe, machine=ctx.target.arch, profile=ctx.target.profile.name,
                                 python=ctx.target.python)
     patches.apply(recipe, chosen, tree, log)
-    # A cross build has no build venv to keep (each run makes its crossenv): the tree is all.
-    return kept.tree_done(tree).venv_done()
+    return dataclasses.replace(kept.tree_done(tree), venv_ready=True)  # no build venv: the tree is all
 
 
 def run_step(plan_step: PlanEntry, deps: list[Path], ctx: CrossContext, house: Wheelhouse) -> Path:
