@@ -1,10 +1,12 @@
 """The package of a library wheel (``__init__.py`` of e.g. ``rvforge_openblas``): loads the flavour of the
 library chosen for this machine, once, at interpreter start (the wheel's ``.pth`` calls ``load``).
 
-numpy's and torch's extensions name the library by its soname (``libopenblas.so.0``) and carry
-no path to it; the dynamic linker satisfies such a name with a library already loaded under that
-soname. So loading the chosen flavour with ``RTLD_GLOBAL`` first is what decides which kernels
-every later import runs, without environment variables or rpaths that would differ per release.
+numpy's and torch's extensions built against the wheel name the library by its soname (e.g.
+``libopenblas_rvforge.so.0``) and carry no path to it; the dynamic linker satisfies such a name
+with a library already loaded under that soname. So loading the chosen flavour with
+``RTLD_GLOBAL`` first is what decides which kernels every later import runs, without environment
+variables or rpaths that would differ per release; being first in the global scope, it also serves
+the BLAS calls a distro's libraries make by symbol name.
 
 Which flavour: ``<PACKAGE>_FLAVOUR`` in the environment (to compare, or to rule one out), else
 the one ``selected.json`` names - written by ``python -m <package> --select NAME`` once the
@@ -65,7 +67,7 @@ def _is_elf(path: Path) -> bool:
 
 
 def libraries(flavour: str) -> list[Path]:
-    """The flavour's shared libraries (``libopenblas.so.0``; development links are linker scripts)."""
+    """The flavour's shared libraries (``libopenblas_rvforge.so.0``; development links are linker scripts)."""
     directory = library_dir(flavour)
     found = directory.glob("*.so*") if directory.is_dir() else ()
     return sorted(p for p in found if p.is_file() and _is_elf(p))

@@ -49,9 +49,11 @@ HELPER_SLOTS = 2
 
 
 def _cross_build(root: Path) -> None:
-    """The Pillow wheel the guest deploys, cross-built here into the userland's wheelhouse."""
+    """The Pillow wheel the guest deploys, cross-built here into the userland's wheelhouse. Forced:
+    a wheel an earlier run built natively in the userland has the same inputs, so it would count
+    as built, and the check would deploy it instead."""
     house = root / guest_pillow.WHEELHOUSE.relative_to("/")
-    code = cross_wheels.main(host_helper.PROFILE, only=["pillow"], wheelhouse=str(house))
+    code = cross_wheels.main(host_helper.PROFILE, only=["pillow"], wheelhouse=str(house), force=True)
     if code:
         raise CheckFailed(f"invoke build-wheels --cross-target {host_helper.PROFILE} ended with exit code {code}")
 
