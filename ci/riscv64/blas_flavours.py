@@ -36,9 +36,10 @@ WORK = Path("/var/lib/rvforge-blas")
 VENV = WORK / "venv"
 PYTHON = VENV / "bin" / "python"
 #: (flavour, QEMU CPU): each vector flavour on a unit it is for, plus the fallback on plain RV64GC.
-CASES = (("generic", "rv64"), ("rvv128", "rv64,v=true,vlen=128"), ("rvv128", "rv64,v=true,vlen=256"),
-         ("rvv256", "rv64,v=true,vlen=256"))
+CASES = (("generic", "rv64"), ("rvv128", "rv64,v=true,vext_spec=v1.0,vlen=128"),
+         ("rvv128", "rv64,v=true,vext_spec=v1.0,vlen=256"), ("rvv256", "rv64,v=true,vext_spec=v1.0,vlen=256"))
 TEST_REQUIREMENTS = ("pytest==8.4.2",)
+CHECK_WHEELHOUSE = Path("/var/lib/rvforge-check/wheelhouse")
 BINDING_PROBE = "import torch; a = torch.ones(64, 64); print(float((a @ a)[0, 0]))"
 
 
@@ -59,6 +60,10 @@ def prepare(house: Path) -> tuple[Path, bool]:
     wheels = [str(w) for w in (openblas, pillow, numpy) if w]
     subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", *wheels], check=True)
     subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", *TEST_REQUIREMENTS], check=True)
+    # The app's web side (the CLI imports it): from the riscv64 check's wheelhouse, else the index.
+    service = [str(PYTHON), "-m", "pip", "install", "-q", "flask", "waitress"]
+    if subprocess.run([*service, "--no-index", "--find-links", str(CHECK_WHEELHOUSE)]).returncode:
+        subprocess.run(service, check=True)
     site = Path(subprocess.run([str(PYTHON), "-c", "import rvforge_openblas as o; print(o.HERE.parent)"],
                                capture_output=True, text=True, check=True).stdout.strip())
     print(f"openblas wheel {openblas.name}; numpy {numpy.name if numpy else 'Debian (libblas.so.3)'}")
@@ -82,10 +87,11 @@ def check_case(flavour: str, cpu: str, site: Path, tests: str) -> list[tuple[str
     proc = _run([str(PYTHON), "-m", "magiceraser.blas", "--self-test", str(library)], flavour, cpu)
     results.append(("self-test", proc.returncode == 0, _tail(proc)))
     proc = _run(["env", "LD_DEBUG=bindings", str(PYTHON), "-c", BINDING_PROBE], flavour, cpu)
-    bound = [line for line in proc.stderr.splitlines() if "libtorch_cpu" in line and "`sgemm_'" in line]
-    ours = bool(bound) and f"/rvforge_openblas/{flavour}/lib/" in bound[0]
+    bound = [line for line in proc.stderr.splitlines()
+             if "binding file" in line and "libtorch_cpu" in line.split(" to ")[0] and line.endswith("`sgemm_'")]
+    ours = proc.returncode == 0 and bool(bound) and f"/rvforge_openblas/{flavour}/lib/" in bound[0]
     results.append(("torch's sgemm_ bound to the flavour", ours,
-                    bound[0].split("to ")[-1].strip() if bound else _tail(proc)))
+                    bound[0].split(" to ")[1].split(" [")[0] if bound else _tail(proc)))
     selection = ["-k", tests] if tests else []
     proc = _run([str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs",
                  "numpy.linalg.tests.test_linalg", *selection], flavour, cpu)
