@@ -43,8 +43,11 @@ VARIABLES = (
     Variable("RVFORGE_RISCV64_PACKAGES", "ci/riscv64",
              "package list of the userland; default `ci/riscv64/packages.txt`"),
     Variable("RVFORGE_RISCV64_SKIP_BUILD", "tests",
-             "`1`: the opt-in riscv64 pytest reuses the Pillow wheel built before"),
+             "`1`: the opt-in riscv64 pytest reuses the cross-built Pillow wheel an earlier run put there"),
     Variable("RVFORGE_SKIP_RISCV64", "ci/test.sh", "`1` skips the emulated riscv64 check"),
+    Variable("RVFORGE_OPENBLAS_FLAVOUR", "the openblas wheel's loader, ci/riscv64/blas_flavours.py",
+             "load this flavour of the `openblas` recipe's wheel (e.g. `generic`) instead of the one "
+             "selected by self-test, for one process"),
 )
 NAMES = frozenset(v.name for v in VARIABLES)
 
