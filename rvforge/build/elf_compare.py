@@ -97,3 +97,19 @@ def difference(local: ElfObject, remote: ElfObject) -> str | None:
     if ours != theirs:
         return f"compiler version mismatch: gcc {ours} here, gcc {theirs} on the helper (objects differ in {where})"
     return f"objects differ in {where}: the helper's compiler or its defaults differ from this machine's"
+
+
+_DT_NEEDED, _DT_SONAME = 1, 14
+
+
+def dynamic_names(obj: ElfObject) -> tuple[list[str], list[str]]:
+    """A shared object's ``DT_NEEDED`` names and its ``DT_SONAME`` (empty for a relocatable object)."""
+    dynamic, strings = obj.section(".dynamic"), obj.section(".dynstr")
+    needed: list[str] = []
+    soname: list[str] = []
+    for offset in range(0, len(dynamic) - 15, 16):
+        tag, value = struct.unpack_from("<qQ", dynamic, offset)
+        if tag in (_DT_NEEDED, _DT_SONAME) and value < len(strings):
+            name = strings[value:strings.find(b"\0", value)].decode(errors="replace")
+            (needed if tag == _DT_NEEDED else soname).append(name)
+    return needed, soname

@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tempfile
 import zipfile
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
+from rvforge.build.elf_compare import ElfObject, dynamic_names, read_object
 from rvforge.build.recipe_schema import FlavourFile
 from rvforge.build.recipes import Recipe
 from rvforge.build.wheelhouse import normalize_wheel
@@ -29,6 +31,17 @@ from rvforge.ontarget import library_loader
 
 _SONAME_LINK = re.compile(r"\.so\.\d+$")
 _PC_PREFIX = re.compile(r"^prefix=.*$", re.M)
+
+
+def relocate_pc(text: str, flavour: str) -> str:
+    """A ``.pc`` file of ``<prefix>/lib/pkgconfig`` that names its prefix relative to itself. The
+    prefix may be written as ``prefix=`` or only inside other paths (OpenBLAS writes absolute
+    ``libdir=``/``includedir=``), and as the build saw it (a cross build's path inside its root):
+    any absolute path ending in the flavour's directory and followed by ``/lib`` or ``/include``
+    is that prefix."""
+    here = "${pcfiledir}/../.."
+    text = _PC_PREFIX.sub(f"prefix={here}", text, count=1)
+    return re.sub(rf"/[^\s'\"=]*/{re.escape(flavour)}(?=/(?:lib|include)\b)", here, text)
 
 
 def tidy_prefix(prefix: Path) -> None:
@@ -58,7 +71,7 @@ def tidy_prefix(prefix: Path) -> None:
         if real.exists() and not real.is_symlink() and real.parent == lib:
             real.unlink()
     for pc in (lib / "pkgconfig").glob("*.pc"):
-        pc.write_text(_PC_PREFIX.sub("prefix=${pcfiledir}/../..", pc.read_text(), count=1))
+        pc.write_text(relocate_pc(pc.read_text(), prefix.name))
 
 
 def _distribution(recipe: Recipe) -> str:
@@ -94,6 +107,35 @@ def is_library_wheel(wheel: Path) -> bool:
                        for name in archive.namelist())
     except (OSError, zipfile.BadZipFile):
         return False
+
+
+def _elf_members(wheel: Path) -> Iterator[tuple[str, ElfObject]]:
+    with zipfile.ZipFile(wheel) as archive, tempfile.TemporaryDirectory() as tmp:
+        for name in archive.namelist():
+            if ".so" not in name.rsplit("/", 1)[-1]:
+                continue
+            path = Path(archive.extract(name, tmp))
+            with path.open("rb") as handle:
+                if handle.read(4) != b"\x7fELF":
+                    continue
+            try:
+                yield name, read_object(path)
+            except ValueError:
+                continue
+
+
+def require_linked(wheel: Path, libraries: Sequence[Path]) -> None:
+    """A wheel built with library wheels in its build venv must link one of their libraries by its
+    soname; else it found another copy (a distro's) and would never run the chosen flavour."""
+    if not libraries:
+        return
+    sonames = {name for library in libraries for _, obj in _elf_members(library) for name in dynamic_names(obj)[1]}
+    needed = {name for _, obj in _elf_members(wheel) for name in dynamic_names(obj)[0]}
+    if sonames and not sonames & needed:
+        raise BuildFailed(f"{wheel.name} links none of {', '.join(sorted(sonames))} from its library wheel "
+                          f"(it needs {', '.join(sorted(needed))}): the build found another copy of the library",
+                          hint="see the build log for the linker's -L/-l flags; the library wheel's .pc file "
+                               "must come first on the pkg-config path")
 
 
 def installed_prefixes(site_packages: Path) -> list[Path]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rvforge import __version__
-from rvforge.build import buildenv, diagnose, estimates, library, patches, resume, sources
+from rvforge.build import buildenv, diagnose, estimates, library, library_wheel, patches, resume, sources
 from rvforge.build.compile import compile_step
 from rvforge.build.plan import PlanEntry
 from rvforge.build.progress_log import Journal, journal_path
@@ -137,6 +137,7 @@ def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.BuildContext, deps:
     wheels = list(work.dist.glob("*.whl"))
     if len(wheels) != 1:
         raise BuildFailed(f"building {recipe.name} produced {len(wheels)} wheels, expected one")
+    library_wheel.require_linked(wheels[0], [dep for dep in deps if library_wheel.is_library_wheel(dep)])
     return wheels[0], epoch
 
 
