@@ -5,9 +5,8 @@ The same sequence serves native builds and cross builds; only the way a flavour'
 differs (``FlavourRunner``). A flavour whose compiler check fails (a compiler too old for its
 kernels) is left out of the wheel with a warning; the fallback never has one. With a
 ``resume.Work``, a flavour that finished is stamped, so a run stopped during the third flavour
-keeps the first two. An unfinished flavour starts again from a
-fresh copy: make, unlike ninja, may take a half-written object file killed with its compiler for
-a finished one.
+keeps the first two. An unfinished flavour starts again from a fresh copy: make, unlike ninja,
+may take a half-written object file killed with its compiler for a finished one.
 """
 
 from __future__ import annotations
@@ -63,17 +62,18 @@ def script(recipe: Recipe, jobs: int) -> list[str]:
     return ["sh", "-ec", buildenv.expand(recipe.library.script, jobs)]
 
 
-def _compiler_accepts(flavour: FlavourFile, copy: Path, prefix: Path, run: FlavourRunner) -> bool:
-    """Whether the build's C compiler (``$CC``, as the script gets it) takes the flavour's check."""
+def _rejected_flags(flavour: FlavourFile, copy: Path, prefix: Path, run: FlavourRunner) -> str | None:
+    """The flavour's check flags when the build's C compiler (``$CC``, as the script gets it)
+    rejects its check, else None."""
     check = flavour.compiler
     if check is None:
-        return True
+        return None
     (copy / _PROBE).write_text(check.source)
     try:
         run.check(flavour, copy, prefix, ["sh", "-c", f'exec $CC {check.flags} -c {_PROBE} -o /dev/null'])
     except BuildFailed:
-        return False
-    return True
+        return check.flags
+    return None
 
 
 def build_all(recipe: Recipe, tree: Path, machine: str, root: Path, epoch: int, run: FlavourRunner,
@@ -92,10 +92,10 @@ def build_all(recipe: Recipe, tree: Path, machine: str, root: Path, epoch: int, 
         shutil.rmtree(prefix, ignore_errors=True)
         shutil.copytree(tree, copy, symlinks=True)
         prefix.mkdir(parents=True)
-        if not _compiler_accepts(flavour, copy, prefix, run):
-            assert flavour.compiler is not None
+        rejected = _rejected_flags(flavour, copy, prefix, run)
+        if rejected:
             warn(f"{recipe.name} [{flavour.name}] not built: this C compiler rejects "
-                 f"'{flavour.compiler.flags}' (too old for these kernels; the compiler's words are in the "
+                 f"'{rejected}' (too old for these kernels; the compiler's words are in the "
                  f"log). CPUs with {flavour.needs} run the fallback; a wheel with this flavour needs a newer "
                  "compiler, e.g. a cross build: invoke build-wheels --cross-target PROFILE --only "
                  f"{recipe.name}")

@@ -124,9 +124,11 @@ def _elf_members(wheel: Path) -> Iterator[tuple[str, ElfObject]]:
                 continue
 
 
-def require_linked(wheel: Path, libraries: Sequence[Path]) -> None:
-    """A wheel built with library wheels in its build venv must link one of their libraries by its
-    soname; else it found another copy (a distro's) and would never run the chosen flavour."""
+def require_linked(wheel: Path, dependencies: Sequence[Path]) -> None:
+    """A wheel built with library wheels among its ``dependencies`` must link one of their
+    libraries by its soname; else it found another copy (a distro's) and would never run the
+    chosen flavour."""
+    libraries = [dep for dep in dependencies if is_library_wheel(dep)]
     if not libraries:
         return
     sonames = {name for library in libraries for _, obj in _elf_members(library) for name in dynamic_names(obj)[1]}

@@ -137,7 +137,7 @@ def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.BuildContext, deps:
     wheels = list(work.dist.glob("*.whl"))
     if len(wheels) != 1:
         raise BuildFailed(f"building {recipe.name} produced {len(wheels)} wheels, expected one")
-    library_wheel.require_linked(wheels[0], [dep for dep in deps if library_wheel.is_library_wheel(dep)])
+    library_wheel.require_linked(wheels[0], deps)
     return wheels[0], epoch
 
 

@@ -163,7 +163,7 @@ def _build(ctx: CrossContext, recipe: Recipe, tree: Path, deps: Sequence[Path], 
         raise BuildFailed(f"building {recipe.name} produced {len(wheels)} wheels, expected one")
     checked = elfcheck.check_wheel(wheels[0], ctx.target.arch, ctx.target.python)
     info(f"    {wheels[0].name}: {checked} ELF file(s), all {ctx.target.arch}")
-    library_wheel.require_linked(wheels[0], [dep for dep in deps if library_wheel.is_library_wheel(dep)])
+    library_wheel.require_linked(wheels[0], deps)
     return wheels[0]
 
 
