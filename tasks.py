@@ -39,7 +39,8 @@ def doctor(c, profile=None, sysroot=None, fix=False, json=False, cross_target=No
         "dry_run": "Print the plan and build environment, build nothing",
         "wheelhouse": "Output directory for tested wheels (default: ./wheelhouse)",
         "profile": "Distro profile: a name from configs/profiles or a path to a profile .yaml (default: detected)",
-        "sysroot": "Look up libraries, headers and .pc files under this directory",
+        "sysroot": "Look up libraries, headers and .pc files under this directory (with --cross-target: the "
+                   "target's tree, its Python included; default there: the cross root's own packages)",
         "force": "Rebuild even when the cached wheel matches its inputs",
         "download_only": "Fetch every source and build requirement into the cache, build nothing",
         "recipes": "Recipe directory (default: ./recipes, or $RVFORGE_RECIPES)",

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from rvforge.build.elf_compare import ElfObject, dynamic_names, read_object
 from rvforge.build.recipe_schema import FlavourFile
@@ -109,31 +109,43 @@ def is_library_wheel(wheel: Path) -> bool:
         return False
 
 
-def _elf_members(wheel: Path) -> Iterator[tuple[str, ElfObject]]:
-    with zipfile.ZipFile(wheel) as archive, tempfile.TemporaryDirectory() as tmp:
-        for name in archive.namelist():
-            if ".so" not in name.rsplit("/", 1)[-1]:
+def _elf_objects(paths: Iterable[Path]) -> Iterator[ElfObject]:
+    for path in paths:
+        if ".so" not in path.name or not path.is_file():
+            continue
+        with path.open("rb") as handle:
+            if handle.read(4) != b"\x7fELF":
                 continue
-            path = Path(archive.extract(name, tmp))
-            with path.open("rb") as handle:
-                if handle.read(4) != b"\x7fELF":
-                    continue
-            try:
-                yield name, read_object(path)
-            except ValueError:
-                continue
+        try:
+            yield read_object(path)
+        except ValueError:
+            continue
 
 
-def require_linked(wheel: Path, dependencies: Sequence[Path]) -> None:
-    """A wheel built with library wheels among its ``dependencies`` must link one of their
-    libraries by its soname; else it found another copy (a distro's) and would never run the
-    chosen flavour."""
-    libraries = [dep for dep in dependencies if is_library_wheel(dep)]
-    if not libraries:
+def _sonames(lib_dir: Path) -> list[str]:
+    return sorted({name for obj in _elf_objects(lib_dir.glob("*")) for name in dynamic_names(obj)[1]})
+
+
+def installed_sonames(site_packages: Path) -> set[str]:
+    """The sonames of the library wheels installed in ``site_packages``, as recorded when each was
+    packed (read from the fallback flavour's files for a wheel packed before that record)."""
+    found: set[str] = set()
+    for prefix in installed_prefixes(site_packages):
+        recorded = json.loads((prefix.parent / library_loader.FLAVOURS_FILE.name).read_text()).get("sonames")
+        found.update(recorded if isinstance(recorded, list) else _sonames(prefix / "lib"))
+    return found
+
+
+def require_linked(wheel: Path, sonames: set[str]) -> None:
+    """A wheel built with library wheels in its build (their ``sonames``) must link one of those
+    libraries; else it found another copy (a distro's) and would never run the chosen flavour."""
+    if not sonames:
         return
-    sonames = {name for library in libraries for _, obj in _elf_members(library) for name in dynamic_names(obj)[1]}
-    needed = {name for _, obj in _elf_members(wheel) for name in dynamic_names(obj)[0]}
-    if sonames and not sonames & needed:
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(wheel) as archive:
+        members = [Path(archive.extract(name, tmp)) for name in archive.namelist()
+                   if ".so" in name.rsplit("/", 1)[-1]]
+        needed = {name for obj in _elf_objects(members) for name in dynamic_names(obj)[0]}
+    if not sonames & needed:
         raise BuildFailed(f"{wheel.name} links none of {', '.join(sorted(sonames))} from its library wheel "
                           f"(it needs {', '.join(sorted(needed))}): the build found another copy of the library",
                           hint="see the build log for the linker's -L/-l flags; the library wheel's .pc file "
@@ -163,8 +175,8 @@ def pack(recipe: Recipe, stage: Path, machine: str, epoch: int, dest_dir: Path,
     assert recipe.library is not None
     package = recipe.library.package
     flavours = [{"name": f.name, "needs": f.needs} for f in built]
-    files = {**_metadata(recipe, machine),
-             f"{package}/flavours.json": json.dumps({"flavours": flavours}, indent=2) + "\n"}
+    listing = {"flavours": flavours, "sonames": _sonames(stage / built[0].name / "lib")}
+    files = {**_metadata(recipe, machine), f"{package}/flavours.json": json.dumps(listing, indent=2) + "\n"}
     raw = dest_dir / f"raw-{wheel_name(recipe, machine)}"
     dest_dir.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(raw, "w") as wheel:

@@ -137,7 +137,7 @@ def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.BuildContext, deps:
     wheels = list(work.dist.glob("*.whl"))
     if len(wheels) != 1:
         raise BuildFailed(f"building {recipe.name} produced {len(wheels)} wheels, expected one")
-    library_wheel.require_linked(wheels[0], deps)
+    library_wheel.require_linked(wheels[0], library_wheel.installed_sonames(buildenv.site_packages(work.venv)))
     return wheels[0], epoch
 
 

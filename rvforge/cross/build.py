@@ -29,7 +29,7 @@ from rvforge.cross import root as cross_root
 from rvforge.cross.target import CrossTarget
 from rvforge.errors import BuildFailed
 from rvforge.log import info, step
-from rvforge.ontarget.wheeltags import project_name
+from rvforge.ontarget.wheeltags import parse_wheel_name, project_name
 
 _SMOKE_PREFIX = ("import platform, sys\n"
                  "assert platform.machine() == {arch!r}, 'not running as {arch} code: ' + platform.machine()\n")
@@ -60,7 +60,7 @@ class _Work:
 def _run(ctx: CrossContext, command: list[str], log: TextIO, what: str,
          env: Mapping[str, str] | None = None, cwd: str = "/") -> None:
     """Run in the cross root with the pip cache (and qemu-user, for target programs) bound in."""
-    binds = [chroot.Bind(buildenv.pip_cache(ctx.cache), cross_root.WHEELS_INSIDE)]
+    binds = [chroot.Bind(buildenv.pip_cache(ctx.cache), cross_root.WHEELS_INSIDE), *cross_root.sysroot_binds(ctx.target)]
     qemu = shutil.which(files.ARCHES[ctx.target.arch].qemu)
     if qemu:  # exe_wrapper and the smoke test run target programs through it
         binds.append(chroot.Bind(Path(qemu), f"/usr/local/bin/{Path(qemu).name}"))
@@ -127,19 +127,36 @@ def _libraries(work: _Work, site: Path) -> list[str]:
     return [_inside(work, prefix) for prefix in library_wheel.installed_prefixes(site)]
 
 
+def _build_side(ctx: CrossContext, env_dir: str, deps: Sequence[Path], log: TextIO) -> None:
+    """The build machine's wheels of the target's Python dependencies (same versions), for code a
+    build generates by importing them (numpy's f2py): crossenv's python finds build-side packages,
+    and the target's own copies cannot run here."""
+    names = [parse_wheel_name(dep) for dep in deps if not library_wheel.is_library_wheel(dep)]
+    wanted = [f"{name.project}=={name.version}" for name in names if name and name.platform_tags != ("any",)]
+    if wanted:
+        buildenv.download(wanted, ctx.cache, log, ctx.target.python)
+        _run(ctx, [f"{env_dir}/bin/build-pip", "install", "--no-deps", *wanted], log,
+             "installing the build machine's copies of the dependencies",
+             {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": cross_root.WHEELS_INSIDE})
+
+
 def _build(ctx: CrossContext, recipe: Recipe, tree: Path, deps: Sequence[Path], work: _Work,
            kept: resume.Work, log: TextIO, epoch: int) -> Path:
-    """``pip wheel`` in a fresh crossenv with the profile's compilers and files, and the library
-    wheels among ``deps`` where pkg-config finds them; the one wheel, checked."""
+    """``pip wheel`` in a fresh crossenv with the profile's compilers and files; the dependency
+    wheels unpacked where pkg-config (library wheels) and the meson cross file's include-dir
+    properties (Python packages) point; the one wheel, checked."""
     if recipe.library is not None:
         return _build_library(ctx, recipe, tree, work, kept, log, epoch)
     env_dir = _crossenv(ctx, recipe, work, log)
-    site, _ = work.sub("libraries")
-    _unpack([dep for dep in deps if library_wheel.is_library_wheel(dep)], site)
+    _build_side(ctx, env_dir, deps, log)
+    site, site_inside = work.sub("target-site")
+    _unpack(deps, site)
     libraries = _libraries(work, site)
     files_dir, files_inside = work.sub("cross-files")
+    build_site = f"{env_dir}/build/lib/python{ctx.target.python}/site-packages"
     generated = files.write_all(ctx.target, files_dir, files_inside, f"{env_dir}/build/bin/cython",
-                                libraries=libraries)
+                                libraries=libraries,
+                                properties=files.include_dirs(site, site_inside, build_site, recipe.build_requires))
     tree_inside = _inside(work, tree)
     dist, dist_inside = work.sub("dist")
     dist.mkdir()
@@ -163,7 +180,7 @@ def _build(ctx: CrossContext, recipe: Recipe, tree: Path, deps: Sequence[Path], 
         raise BuildFailed(f"building {recipe.name} produced {len(wheels)} wheels, expected one")
     checked = elfcheck.check_wheel(wheels[0], ctx.target.arch, ctx.target.python)
     info(f"    {wheels[0].name}: {checked} ELF file(s), all {ctx.target.arch}")
-    library_wheel.require_linked(wheels[0], deps)
+    library_wheel.require_linked(wheels[0], library_wheel.installed_sonames(site))
     return wheels[0]
 
 
@@ -198,7 +215,7 @@ def smoke_test(ctx: CrossContext, recipe: Recipe, wheel: Path, others: list[Path
     script.write_text(_SMOKE_PREFIX.format(arch=ctx.target.arch) + recipe.test.script)
     qemu = files.ARCHES[ctx.target.arch].qemu
     with step(f"test {recipe.name} as {ctx.target.arch} code (qemu-user)"):
-        _run(ctx, [qemu, "-L", "/", ctx.target.target_python, script_inside], log,
+        _run(ctx, [qemu, "-L", ctx.target.target_root, ctx.target.target_python, script_inside], log,
              f"the {recipe.name} smoke test as {ctx.target.arch} code", env, cwd=work.inside)
 
 
@@ -255,7 +272,8 @@ def run_step(plan_step: PlanEntry, deps: list[Path], ctx: CrossContext, house: W
         **recipe_build.provenance(plan_step, epoch),
         "profile": ctx.target.profile.name, "python": ctx.target.python, "machine": ctx.target.arch,
         "cross": {"compiler": ctx.compiler, "flags": list(ctx.target.flags),
-                  "sysroot": {"suite": ctx.target.suite, "key": ctx.root.name}},
+                  "sysroot": {"suite": ctx.target.suite, "key": ctx.root.name,
+                              **({"path": str(ctx.target.sysroot)} if ctx.target.sysroot else {})}},
         "build_seconds": round(time.monotonic() - start, 1),
     }
     published = house.add(wheel, entry, epoch=epoch)

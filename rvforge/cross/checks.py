@@ -18,7 +18,7 @@ from rvforge.common import last_lines
 from rvforge.cross import chroot
 from rvforge.cross import root as cross_root
 from rvforge.cross.files import ARCHES, pkg_config_libdir
-from rvforge.cross.target import CrossTarget
+from rvforge.cross.target import SYSROOT_INSIDE, CrossTarget
 from rvforge.errors import CheckFailed
 
 PASS, FAIL, SKIP = "ok", "fail", "skip"
@@ -63,9 +63,16 @@ def exists_in(root: Path, path: str) -> bool:
     return False
 
 
+def _exists(target: CrossTarget, root: Path, path: str) -> bool:
+    """``exists_in`` for a path as a build sees it: under SYSROOT_INSIDE it is in ``--sysroot``."""
+    if target.sysroot and path.startswith(f"{SYSROOT_INSIDE}/"):
+        return exists_in(target.sysroot, path.removeprefix(SYSROOT_INSIDE))
+    return exists_in(root, path)
+
+
 def _recreate(target: CrossTarget, root: Path) -> str:
     """The fix for a root made wrong: remove it and create it again."""
-    return f"rm -rf {root} && invoke doctor --cross-target {target.profile.name} --fix"
+    return f"rm -rf {root} && invoke doctor {target.options} --fix"
 
 
 def check_tools(target: CrossTarget) -> Result:
@@ -81,7 +88,7 @@ def check_root(target: CrossTarget, root: Path) -> Result:
     if cross_root.is_ready(root):
         return Result("cross root", PASS, str(root))
     return Result("cross root", FAIL, f"no finished cross root at {root}",
-                  f"invoke doctor --cross-target {target.profile.name} --fix   (as root, a few minutes)")
+                  f"invoke doctor {target.options} --fix   (as root, a few minutes)")
 
 
 def check_gcc(target: CrossTarget, root: Path, packages: dict[str, str]) -> Result:
@@ -95,6 +102,8 @@ def check_gcc(target: CrossTarget, root: Path, packages: dict[str, str]) -> Resu
 
 
 def check_python(target: CrossTarget, root: Path, packages: dict[str, str]) -> Result:
+    if target.sysroot:  # cross_target() checked its headers, sysconfig and interpreter
+        return Result("target python", PASS, f"Python {target.python} ({target.arch}) in {target.sysroot}")
     dev = f"libpython{target.python}-dev:{target.arch}"
     missing = [path for path in (f"{target.python_include}/Python.h", target.sysconfigdata, target.target_python,
                                  f"/usr/include/{target.triplet}/python{target.python}/pyconfig.h")
@@ -109,12 +118,14 @@ def check_python(target: CrossTarget, root: Path, packages: dict[str, str]) -> R
 def check_libraries(target: CrossTarget, root: Path) -> Result:
     dirs = pkg_config_libdir(target)
     missing = [pc for pc in ("zlib.pc", "libjpeg.pc", "openblas.pc")
-               if not any(exists_in(root, f"{d}/{pc}") for d in dirs)]
+               if not any(_exists(target, root, f"{d}/{pc}") for d in dirs)]
     # C++ extensions load it when their test runs as target code.
-    runtime = f"{target.multiarch_libdir}/libstdc++.so.6"
-    missing += [] if exists_in(root, runtime) else [runtime]
+    runtimes = [f"{target.target_root.rstrip('/')}{d}/libstdc++.so.6" for d in (target.multiarch_libdir, "/usr/lib64")]
+    missing += [] if any(_exists(target, root, r) for r in runtimes) else [runtimes[0]]
     if missing:
-        return Result("target libraries", FAIL, f"no {', '.join(missing)} for {target.arch}", _recreate(target, root))
+        fix = (f"install the development packages of zlib, libjpeg and openblas, and libstdc++, into {target.sysroot}"
+               if target.sysroot else _recreate(target, root))
+        return Result("target libraries", FAIL, f"no {', '.join(missing)} for {target.arch}", fix)
     return Result("target libraries", PASS, "zlib, libjpeg, openblas (.pc files), libstdc++")
 
 
@@ -165,7 +176,8 @@ def require(target: CrossTarget, root: Path) -> None:
 
 def render(target: CrossTarget, results: list[Result]) -> str:
     lines = [f"doctor: cross target {target.profile.name} ({target.arch}, gcc {target.profile.gcc}, "
-             f"Python {target.python}, Debian {target.suite})"]
+             f"Python {target.python}, Debian {target.suite}"
+             f"{f', sysroot {target.sysroot}' if target.sysroot else ''})"]
     for result in results:
         label = result.status.upper() if result.status == FAIL else result.status
         lines.append(f"  [{label:<4}] {result.name:<16} {result.detail}")

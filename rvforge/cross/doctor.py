@@ -12,8 +12,8 @@ from rvforge.errors import CheckFailed
 from rvforge.log import info
 
 
-def main(name: str, fix: bool = False, as_json: bool = False) -> list[checks.Result]:
-    target = cross_target(name)
+def main(name: str, fix: bool = False, as_json: bool = False, sysroot: str | None = None) -> list[checks.Result]:
+    target = cross_target(name, sysroot)
     path = cross_root.default_path(target)
     if fix and not cross_root.is_ready(path):
         cross_root.ensure(target, path)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from rvforge.cross.target import CrossTarget
 from rvforge.host.sysroot import under
+from rvforge.ontarget.wheeltags import project_name
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,19 @@ def _sysroot(sysroot: str) -> Path | None:
     return None if sysroot in ("", "/") else Path(sysroot)
 
 
-def pkg_config_libdir(target: CrossTarget, sysroot: str = "/", libraries: Sequence[str] = ()) -> list[str]:
+def pkg_config_libdir(target: CrossTarget, sysroot: str | None = None, libraries: Sequence[str] = ()) -> list[str]:
     """The target's .pc dirs, after those of the library wheels a build links (``libraries``:
     their fallback prefixes, as the root sees them)."""
+    sysroot = target.target_root if sysroot is None else sysroot
     return [*(f"{prefix}/lib/pkgconfig" for prefix in libraries),
             *(str(under(_sysroot(sysroot), d)) for d in target.profile.pkgconfig_dirs)]
 
 
-def compiler_env(target: CrossTarget, sysroot: str = "/", libraries: Sequence[str] = ()) -> dict[str, str]:
+def compiler_env(target: CrossTarget, sysroot: str | None = None, libraries: Sequence[str] = ()) -> dict[str, str]:
     """Variables setuptools and pkg-config read; the compilers carry the profile's pins."""
-    cc = " ".join([target.gcc, *target.flags])
-    cxx = " ".join([target.gxx, *target.flags])
+    sysroot = target.target_root if sysroot is None else sysroot
+    cc = " ".join([target.gcc, *target.compile_flags])
+    cxx = " ".join([target.gxx, *target.compile_flags])
     env = {"CC": cc, "CXX": cxx, "LDSHARED": f"{cc} -shared", "LDCXXSHARED": f"{cxx} -shared",
            "AR": f"{target.triplet}-ar", "RANLIB": f"{target.triplet}-ranlib",
            "PKG_CONFIG_LIBDIR": ":".join(pkg_config_libdir(target, sysroot, libraries))}
@@ -74,12 +77,38 @@ def _ini(sections: dict[str, dict[str, str | list[str] | bool]]) -> str:
     return "\n".join(lines)
 
 
-def meson_cross(target: CrossTarget, sysroot: str = "/", libraries: Sequence[str] = ()) -> str:
+#: Meson cross-file properties naming a Python package's include dir, which a project otherwise
+#: asks the package itself for by running Python (scipy's ``numpy-include-dir`` and
+#: ``pythran-include-dir``): the target's numpy (its headers and ``npymath`` are target code),
+#: the build machine's pythran (run at build time). Candidate paths, newest layout first.
+_TARGET_INCLUDE_DIRS = {"numpy-include-dir": ("numpy/_core/include", "numpy/core/include")}
+_BUILD_INCLUDE_DIRS = {"pythran-include-dir": "pythran"}
+
+
+def include_dirs(target_site: Path, target_site_inside: str, build_site: str,
+                 build_requires: Sequence[str]) -> dict[str, str]:
+    """The include-dir properties for what a build has: packages unpacked into ``target_site``
+    (seen as ``target_site_inside``) and its build requirements, installed in ``build_site``."""
+    found = {}
+    for key, candidates in _TARGET_INCLUDE_DIRS.items():
+        present = [sub for sub in candidates if (target_site / sub).is_dir()]
+        if present:
+            found[key] = f"{target_site_inside}/{present[0]}"
+    required = {project_name(req) for req in build_requires}
+    for key, package in _BUILD_INCLUDE_DIRS.items():
+        if package in required:
+            found[key] = f"{build_site}/{package}"
+    return found
+
+
+def meson_cross(target: CrossTarget, sysroot: str | None = None, libraries: Sequence[str] = (),
+                extra: Mapping[str, str] | None = None) -> str:
+    sysroot = target.target_root if sysroot is None else sysroot
     facts = ARCHES[target.arch]
-    flags = list(target.flags)
+    flags = list(target.compile_flags)
     properties: dict[str, str | list[str] | bool] = {
         "pkg_config_libdir": pkg_config_libdir(target, sysroot, libraries),
-        "longdouble_format": facts.longdouble, "needs_exe_wrapper": True}
+        "longdouble_format": facts.longdouble, "needs_exe_wrapper": True, **(extra or {})}
     if _sysroot(sysroot):
         properties["sys_root"] = sysroot
     return _ini({
@@ -101,7 +130,8 @@ def _cmake_quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def cmake_toolchain(target: CrossTarget, sysroot: str = "/") -> str:
+def cmake_toolchain(target: CrossTarget, sysroot: str | None = None) -> str:
+    sysroot = target.target_root if sysroot is None else sysroot
     facts = ARCHES[target.arch]
     flags = _cmake_quote(" ".join(target.flags))
     emulator = _cmake_quote(";".join([facts.qemu, "-L", sysroot or "/"]))  # a CMake list
@@ -121,10 +151,11 @@ def cmake_toolchain(target: CrossTarget, sysroot: str = "/") -> str:
 
 
 def write_all(target: CrossTarget, host_dir: Path, inside_dir: str, cython: str,
-              sysroot: str = "/", libraries: Sequence[str] = ()) -> CrossFiles:
+              sysroot: str | None = None, libraries: Sequence[str] = (),
+              properties: Mapping[str, str] | None = None) -> CrossFiles:
     """Write the three files into ``host_dir`` (seen as ``inside_dir`` in the root)."""
     host_dir.mkdir(parents=True, exist_ok=True)
-    texts = {"cross.ini": meson_cross(target, sysroot, libraries), "native.ini": meson_native(cython),
+    texts = {"cross.ini": meson_cross(target, sysroot, libraries, properties), "native.ini": meson_native(cython),
              "toolchain.cmake": cmake_toolchain(target, sysroot)}
     for name, text in texts.items():
         (host_dir / name).write_text(text)

@@ -22,7 +22,7 @@ from typing import Sequence
 from rvforge.build import buildenv
 from rvforge.common import last_lines
 from rvforge.cross import chroot, elfcheck
-from rvforge.cross.target import CrossTarget
+from rvforge.cross.target import SYSROOT_INSIDE, CrossTarget
 from rvforge.errors import BuildFailed, CheckFailed
 from rvforge.host.debian_mirror import debian_mirror
 from rvforge.log import info, step
@@ -67,6 +67,11 @@ def is_ready(root: Path) -> bool:
     return (root / READY).is_file()
 
 
+def sysroot_binds(target: CrossTarget) -> list[chroot.Bind]:
+    """``--sysroot`` where the target's files are expected inside the root."""
+    return [chroot.Bind(target.sysroot, SYSROOT_INSIDE)] if target.sysroot else []
+
+
 def run(root: Path, command: Sequence[str], log_file: Path, what: str,
         binds: Sequence[chroot.Bind] = ()) -> None:
     """Run ``command`` in the root, its output appended to ``log_file``; a failure is BuildFailed."""
@@ -89,10 +94,13 @@ def _debootstrap(target: CrossTarget, tmp: Path, log_file: Path) -> None:
 
 
 def _packages(target: CrossTarget, tmp: Path, log_file: Path) -> None:
-    run(tmp, ["dpkg", "--add-architecture", target.arch], log_file, "adding the target architecture")
+    if target.target_packages():
+        run(tmp, ["dpkg", "--add-architecture", target.arch], log_file, "adding the target architecture")
     run(tmp, ["apt-get", "update", "-q"], log_file, "apt-get update in the cross root")
     run(tmp, ["apt-get", "install", "-y", "-q", *target.build_packages(), *target.target_packages()],
         log_file, "installing the cross root's packages")
+    if not target.python_debs():  # --sysroot: the target's Python is there
+        return
     # The target's python binary cannot be installed beside the build one: unpack it instead.
     unpacked = Path(target.target_python).parents[2]
     script = (f"mkdir -p {unpacked} && cd /tmp && apt-get download {' '.join(target.python_debs())} && "
@@ -129,8 +137,9 @@ def _prove(target: CrossTarget, tmp: Path, log_file: Path) -> None:
     """The root is ready only when the cross gcc builds a target object against Python.h."""
     probe = tmp / "opt/rvforge/probe.c"
     probe.write_text("#include <Python.h>\nint rvforge_probe(void) { return PY_MAJOR_VERSION; }\n")
-    run(tmp, [target.gcc, *target.flags, "-fPIC", "-shared", f"-I{target.python_include}", "-o",
-              "/opt/rvforge/probe.so", "/opt/rvforge/probe.c"], log_file, "compiling a target probe")
+    run(tmp, [target.gcc, *target.compile_flags, "-fPIC", "-shared", f"-I{target.python_include}", "-o",
+              "/opt/rvforge/probe.so", "/opt/rvforge/probe.c"], log_file, "compiling a target probe",
+        binds=sysroot_binds(target))
     elfcheck.require_machine(tmp / "opt/rvforge/probe.so", target.arch)
 
 
@@ -144,7 +153,7 @@ def ensure(target: CrossTarget, path: Path | None = None) -> Path:
                           hint=f"remove it (rm -rf {root}) and run the command again")
     if os.geteuid() != 0:
         raise CheckFailed("creating the cross root needs root rights (debootstrap)",
-                          hint=f"run once as root: invoke doctor --cross-target {target.profile.name} --fix")
+                          hint=f"run once as root: invoke doctor {target.options} --fix")
     root.parent.mkdir(parents=True, exist_ok=True)
     for stale in root.parent.glob(f".{root.name}.tmp.*"):  # left by a killed creation
         if not Path(f"/proc/{stale.name.rsplit('.', 1)[1]}").exists():
@@ -173,7 +182,7 @@ def ensure(target: CrossTarget, path: Path | None = None) -> Path:
 
 def compiler_version(root: Path, target: CrossTarget) -> str:
     """``NAME X.Y.Z`` of the root's cross gcc, for the manifest."""
-    check = f"invoke doctor --cross-target {target.profile.name}"
+    check = f"invoke doctor {target.options}"
     try:
         proc = subprocess.run(chroot.argv(root, [target.gcc, "-dumpfullversion"]), capture_output=True,
                               text=True, timeout=120)

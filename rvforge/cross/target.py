@@ -9,14 +9,19 @@ from Debian packages without emulation.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 from rvforge.errors import ConfigError
 from rvforge.host.profiles import Profile, all_profiles
+from rvforge.host.sysroot import resolve
 
 #: Profiles a cross root can be made for: Debian arch, GNU triplet, suite and target Python.
 #: The suite must carry a cross gcc of the profile's major and the target's Python X.Y.
 _DEBIAN_TARGETS = {"debian-riscv64": ("riscv64", "riscv64-linux-gnu", "forky", "3.14")}
+#: Where a build sees ``--sysroot DIR`` inside the cross root.
+SYSROOT_INSIDE = "/opt/rvforge/sysroot"
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,20 @@ class CrossTarget:
     triplet: str  # GNU triplet, e.g. riscv64-linux-gnu
     suite: str  # Debian suite of the cross root
     python: str  # X.Y of the target's Python (and of the build Python)
+    #: ``--sysroot``: the target's headers, libraries and Python come from this tree (seen at
+    #: SYSROOT_INSIDE) instead of the root's ``:ARCH`` packages.
+    sysroot: Path | None = None
+    sysconfig_name: str = ""  # the sysroot's _sysconfigdata file (its name varies by distro)
+
+    @property
+    def options(self) -> str:
+        """The command-line options that name this target (for the fix commands errors print)."""
+        return f"--cross-target {self.profile.name}" + (f" --sysroot {self.sysroot}" if self.sysroot else "")
+
+    @property
+    def target_root(self) -> str:
+        """Where the target's files are, as the cross root sees them."""
+        return SYSROOT_INSIDE if self.sysroot else "/"
 
     @property
     def gcc(self) -> str:
@@ -45,22 +64,31 @@ class CrossTarget:
         return self.profile.pinned_flags
 
     @property
+    def compile_flags(self) -> tuple[str, ...]:
+        """The pins, and ``--sysroot`` where the target's headers and libraries are elsewhere."""
+        return (*self.flags, f"--sysroot={SYSROOT_INSIDE}") if self.sysroot else self.flags
+
+    @property
     def multiarch_libdir(self) -> str:
         return f"/usr/lib/{self.triplet}"
 
     @property
     def target_python(self) -> str:
-        """Where the root keeps the target's python binary (unpacked, never installed: it
-        cannot sit beside the build Python of the same name)."""
+        """The target's python binary: the sysroot's, or the one the root keeps unpacked (never
+        installed: it cannot sit beside the build Python of the same name)."""
+        if self.sysroot:
+            return f"{SYSROOT_INSIDE}/usr/bin/python{self.python}"
         return f"/opt/rvforge/target-python/usr/bin/python{self.python}"
 
     @property
     def sysconfigdata(self) -> str:
+        if self.sysroot:
+            return f"{SYSROOT_INSIDE}/{self.sysconfig_name}"
         return f"/usr/lib/python{self.python}/_sysconfigdata__linux_{self.triplet}.py"
 
     @property
     def python_include(self) -> str:
-        return f"/usr/include/python{self.python}"
+        return f"{SYSROOT_INSIDE if self.sysroot else ''}/usr/include/python{self.python}"
 
     def build_packages(self) -> list[str]:
         """amd64 packages of the root: cross compilers, build Python, build tools (make and the
@@ -68,24 +96,52 @@ class CrossTarget:
         run helper programs such as OpenBLAS's getarch), and distcc (the compile helper runs in the root where this
         machine's distro lacks the cross gcc)."""
         return [f"gcc-{self.profile.gcc}-{self.triplet}", f"g++-{self.profile.gcc}-{self.triplet}",
-                f"binutils-{self.triplet}", f"python{self.python}", f"python{self.python}-venv",
+                f"gfortran-{self.profile.gcc}-{self.triplet}", f"binutils-{self.triplet}", f"python{self.python}", f"python{self.python}-venv",
                 "meson", "ninja-build", "pkgconf", "make", "gcc", "libc6-dev", "ca-certificates", "distcc"]
 
     def target_packages(self) -> list[str]:
-        """The target's development packages, as multiarch ``:ARCH`` packages (and the OpenMP
-        runtime the OpenBLAS recipe's smoke test loads as target code)."""
-        names = [f"libpython{self.python}-dev", "libc6-dev", "libstdc++6", "libgomp1", "zlib1g-dev", "libjpeg-dev",
-                 "libopenblas-dev"]
+        """The target's development packages, as multiarch ``:ARCH`` packages (and the OpenMP and
+        Fortran runtimes that smoke tests load as target code)."""
+        if self.sysroot:
+            return []
+        names = [f"libpython{self.python}-dev", "libc6-dev", "libstdc++6", "libgomp1", "libgfortran5", "zlib1g-dev",
+                 "libjpeg-dev", "libopenblas-dev"]
         return [f"{name}:{self.arch}" for name in names]
 
     def python_debs(self) -> list[str]:
         """Unpacked into the root (not installed) to run the target's Python under qemu."""
-        return [f"python{self.python}-minimal:{self.arch}"]
+        return [] if self.sysroot else [f"python{self.python}-minimal:{self.arch}"]
 
 
-def cross_target(name: str | None) -> CrossTarget:
-    """The target of ``--cross-target NAME``; an unknown profile or one without a cross root
-    is one ConfigError naming the ones that work."""
+def _with_sysroot(target: CrossTarget, given: str) -> CrossTarget:
+    """The target with ``--sysroot``: its Python must be the X.Y the root's build Python is, with
+    headers, sysconfig and interpreter; anything missing is one ConfigError naming the fix."""
+    sysroot = resolve(given)
+    assert sysroot is not None
+    py = target.python
+    found = sorted(p.parent.name for p in sysroot.glob("usr/include/python3*/Python.h"))
+    if not found:
+        raise ConfigError(f"--sysroot {sysroot} has no Python headers (usr/include/python3.X/Python.h)",
+                          hint="install the target's Python development package into it (openEuler: python3-devel, "
+                               "Debian: libpython3-dev)")
+    if f"python{py}" not in found:
+        raise ConfigError(f"--sysroot {sysroot} has {', '.join(f.removeprefix('python') for f in found)} headers; the "
+                          f"cross target {target.profile.name} builds for Python {py}",
+                          hint=f"use a sysroot with Python {py}, or build on the target itself")
+    configs = sorted(sysroot.glob(f"usr/lib*/python{py}/_sysconfigdata_*.py"), key=lambda c: (target.arch not in c.name, c.name))
+    if not configs:
+        raise ConfigError(f"--sysroot {sysroot} has no usr/lib*/python{py}/_sysconfigdata_*.py (the target's sysconfig)",
+                          hint="install the target's Python (python3) into the sysroot")
+    interpreter = sysroot / f"usr/bin/python{py}"
+    if not (interpreter.is_symlink() or interpreter.exists()):
+        raise ConfigError(f"--sysroot {sysroot} has no usr/bin/python{py} (the smoke tests run it as target code)",
+                          hint="install the target's Python (python3) into the sysroot")
+    return dataclasses.replace(target, sysroot=sysroot, sysconfig_name=str(configs[0].relative_to(sysroot)))
+
+
+def cross_target(name: str | None, sysroot: str | None = None) -> CrossTarget:
+    """The target of ``--cross-target NAME [--sysroot DIR]``; an unknown profile, one without a
+    cross root or an unusable sysroot is one ConfigError naming what works."""
     profiles = all_profiles()
     usable = ", ".join(sorted(_DEBIAN_TARGETS))
     if not name or name not in profiles:
@@ -97,4 +153,5 @@ def cross_target(name: str | None) -> CrossTarget:
     if not profile.gcc:
         raise ConfigError(f"--cross-target: profile {name} names no gcc major",
                           hint=f"set gcc: in {profile.path}")
-    return CrossTarget(profile, *_DEBIAN_TARGETS[name])
+    target = CrossTarget(profile, *_DEBIAN_TARGETS[name])
+    return _with_sysroot(target, sysroot) if sysroot else target

@@ -47,12 +47,12 @@ def _runnable(steps: list[PlanEntry], only: list[str] | None) -> list[PlanEntry]
 def main(name: str, only: list[str] | None = None, jobs: int | None = None, dry_run: bool = False,
          wheelhouse: str | None = None, force: bool = False, recipes: str | None = None,
          unsupported: Mapping[str, object] | None = None, blas: str | None = None,
-         blas_config: str | None = None) -> int:
+         blas_config: str | None = None, sysroot: str | None = None) -> int:
     given = [flag for flag, value in (unsupported or {}).items() if value]
     if given:
         raise ConfigError(f"{', '.join(given)} cannot be combined with --cross-target yet",
                           hint="the cross target's profile and its cached root decide these; drop the flag")
-    target = cross_target(name)
+    target = cross_target(name, sysroot)
     cache = cache_dir()
     job_count = jobs or max_jobs(detect(None))
     blas_from, blas_why = blas_source.choose(blas, blas_config, target.profile)
@@ -65,7 +65,8 @@ def main(name: str, only: list[str] | None = None, jobs: int | None = None, dry_
         steps = make_plan(all_recipes, only, house, BuildTarget(target.profile.name, target.python, target.arch),
                           cache, force=force)
         info(f"cross target {target.profile.name}: {target.arch}, Python {target.python}, "
-             f"{target.gcc} {' '.join(target.flags)}, root {root_path}, BLAS from {blas_from} ({blas_why})")
+             f"{target.gcc} {' '.join(target.flags)}, root {root_path}, BLAS from {blas_from} ({blas_why})"
+             f"{f', headers, libraries and Python from {target.sysroot}' if target.sysroot else ''}")
         info(f"wheelhouse {house.path}")
         info(render(steps))
         for plan_step in steps:

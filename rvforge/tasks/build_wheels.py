@@ -129,9 +129,9 @@ def main(only: list[str] | None = None, jobs: str | None = None, dry_run: bool =
     if cross_target is not None:
         return cross_wheels.main(cross_target, only, int(parse_value(int, str(jobs), "--jobs", {"min": 1}))
                                  if jobs is not None else None, dry_run, wheelhouse, force, recipes,
-                                 unsupported={"--sysroot": sysroot, "--profile": profile, "--distcc": distcc,
+                                 unsupported={"--profile": profile, "--distcc": distcc,
                                               "--download-only": download_only},
-                                 blas=blas, blas_config=blas_config)
+                                 blas=blas, blas_config=blas_config, sysroot=sysroot)
     root = resolve(sysroot)
     host = detect(root)
     chosen = select(host, profile)

@@ -130,7 +130,7 @@ def main(profile: str | None = None, sysroot: str | None = None, fix: bool = Fal
          as_json: bool = False, cross_target: str | None = None) -> list[CheckResult] | list[CrossResult]:
     """Task body of ``invoke doctor``."""
     if cross_target is not None:
-        return cross_doctor.main(cross_target, fix, as_json)
+        return cross_doctor.main(cross_target, fix, as_json, sysroot)
     ctx = make_context(profile, sysroot)
     results = evaluate_all(ctx, fix=fix)
     data = report(ctx, results)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO, invoke
 
-from rvforge.cross import checks
+from rvforge.cross import checks, files
 from rvforge.cross import root as cross_root
-from rvforge.cross.target import cross_target
+from rvforge.cross.target import SYSROOT_INSIDE, cross_target
 from rvforge.errors import CheckFailed
 
 TARGET = cross_target("debian-riscv64")
@@ -173,8 +173,77 @@ def test_a_half_created_root_is_never_used(tmp_path: Path) -> None:
 
 
 def test_flags_a_cross_build_does_not_take_yet(tmp_path: Path) -> None:
-    proc = invoke("build-wheels", "--cross-target", "debian-riscv64", "--sysroot", str(tmp_path), "--distcc",
+    proc = invoke("build-wheels", "--cross-target", "debian-riscv64", "--profile", "debian-riscv64", "--distcc",
                   "127.0.0.1", env=_cli_env(tmp_path / "h"))
     assert proc.returncode == 2
-    assert "--sysroot, --distcc cannot be combined with --cross-target yet" in proc.stderr
+    assert "--profile, --distcc cannot be combined with --cross-target yet" in proc.stderr
     assert not (tmp_path / "h").exists()
+
+
+def fake_sysroot(path: Path, python: str = "3.14", *, sysconfig: bool = True, interpreter: bool = True,
+                 libraries: bool = True) -> Path:
+    """A target tree in Debian's layout, as ``--sysroot`` takes it (the emulated userland is one)."""
+    wanted = [f"usr/include/python{python}/Python.h"]
+    wanted += [f"usr/lib/python{python}/_sysconfigdata__linux_riscv64-linux-gnu.py"] if sysconfig else []
+    wanted += [f"usr/bin/python{python}"] if interpreter else []
+    wanted += [*(f"usr/lib/riscv64-linux-gnu/pkgconfig/{pc}" for pc in ("zlib.pc", "libjpeg.pc", "openblas.pc")),
+               "usr/lib/riscv64-linux-gnu/libstdc++.so.6"] if libraries else []
+    for name in wanted:
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text("")
+    return path
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("empty", "has no Python headers (usr/include/python3.X/Python.h)"),
+    ("python 3.11", "has 3.11 headers; the cross target debian-riscv64 builds for Python 3.14"),
+    ("no sysconfig", "has no usr/lib*/python3.14/_sysconfigdata_*.py"),
+    ("no interpreter", "has no usr/bin/python3.14"),
+    ("not a directory", "is not a directory")])
+def test_an_unusable_sysroot_is_one_line_and_leaves_nothing(tmp_path: Path, case: str, message: str) -> None:
+    sysroot = tmp_path / "sysroot"
+    sysroot.mkdir()
+    if case == "python 3.11":
+        fake_sysroot(sysroot, "3.11")
+    elif case == "no sysconfig":
+        fake_sysroot(sysroot, sysconfig=False)
+    elif case == "no interpreter":
+        fake_sysroot(sysroot, interpreter=False)
+    elif case == "not a directory":
+        sysroot.rmdir()
+    home, house = tmp_path / "h", tmp_path / "house"
+    for argv in (["build-wheels", "--only", "pillow", "--wheelhouse", str(house)], ["doctor"]):
+        proc = invoke(*argv, "--cross-target", "debian-riscv64", "--sysroot", str(sysroot), env=_cli_env(home))
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error")]
+        assert len(errors) == 1 and message in errors[0], proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert not home.exists() and not house.exists()
+
+
+def test_a_sysroot_target_takes_the_targets_files_from_it(tmp_path: Path) -> None:
+    sysroot = fake_sysroot(tmp_path / "sysroot")
+    target = cross_target("debian-riscv64", str(sysroot))
+    assert target.sysroot == sysroot
+    assert target.target_packages() == [] and target.python_debs() == []  # nothing :riscv64 in the root
+    assert cross_root.key(target) != cross_root.key(TARGET)
+    assert target.target_python == f"{SYSROOT_INSIDE}/usr/bin/python3.14"
+    assert target.sysconfigdata == f"{SYSROOT_INSIDE}/usr/lib/python3.14/_sysconfigdata__linux_riscv64-linux-gnu.py"
+    assert target.python_include == f"{SYSROOT_INSIDE}/usr/include/python3.14"
+    env = files.compiler_env(target)
+    assert env["CC"].split()[1:] == ["-march=rv64gc", "-mabi=lp64d", f"--sysroot={SYSROOT_INSIDE}"]
+    assert env["PKG_CONFIG_SYSROOT_DIR"] == SYSROOT_INSIDE
+    assert env["PKG_CONFIG_LIBDIR"].split(":")[0] == f"{SYSROOT_INSIDE}/usr/lib/riscv64-linux-gnu/pkgconfig"
+    assert f"--sysroot={SYSROOT_INSIDE}" not in " ".join(target.flags)  # the canary's pins stay the profile's
+    cross_ini = files.meson_cross(target)
+    assert f"'--sysroot={SYSROOT_INSIDE}'" in cross_ini and f"'-L', '{SYSROOT_INSIDE}'" in cross_ini
+    assert f"sys_root = '{SYSROOT_INSIDE}'" in cross_ini
+    root = fake_root(tmp_path / "root")
+    results = {r.name: r for r in checks.evaluate(target, root)}
+    assert results["target python"].status == checks.PASS
+    assert results["target libraries"].status == checks.PASS, results["target libraries"]
+    (sysroot / "usr/lib/riscv64-linux-gnu/pkgconfig/libjpeg.pc").unlink()
+    failed = {r.name: r for r in checks.evaluate(target, root)}["target libraries"]
+    assert failed.status == checks.FAIL and "libjpeg.pc" in failed.detail and str(sysroot) in failed.fix
+    absent = {r.name: r for r in checks.evaluate(target, tmp_path / "absent")}["cross root"]
+    assert absent.fix.startswith(f"invoke doctor --cross-target debian-riscv64 --sysroot {sysroot} --fix")

@@ -108,6 +108,28 @@ def test_meson_finds_a_library_wheels_pc_file_for_the_target(tmp_path: Path,
     assert "shout=4.2" in proc.stdout
 
 
+@pytest.mark.skipif(shutil.which("meson") is None, reason="meson is not installed here")
+@pytest.mark.parametrize("layout", ["numpy/_core/include", "numpy/core/include"])
+def test_meson_reads_the_include_dirs_a_project_would_ask_python_for(tmp_path: Path, layout: str) -> None:
+    """scipy asks the cross file for numpy's and pythran's include dirs instead of running Python:
+    the target's numpy (either layout) and the build machine's pythran, only when the build has them."""
+    site = tmp_path / "target-site"
+    (site / layout).mkdir(parents=True)
+    found = files.include_dirs(site, "/w/target-site", "/w/crossenv/build/site", ["Pythran==0.17.0", "ply==3.11"])
+    assert found == {"numpy-include-dir": f"/w/target-site/{layout}", "pythran-include-dir": "/w/crossenv/build/site/pythran"}
+    assert files.include_dirs(tmp_path / "empty", "/w/e", "/w/b", ["Cython==3.0.12"]) == {}
+    (tmp_path / "meson.build").write_text(
+        "project('probe', [])\n"
+        "message('numpy=' + meson.get_external_property('numpy-include-dir', 'not-given'))\n"
+        "message('pythran=' + meson.get_external_property('pythran-include-dir', 'not-given'))\n")
+    files.write_all(TARGET, tmp_path / "f", str(tmp_path / "f"), "/c", properties=found)
+    proc = subprocess.run(["meson", "setup", "--cross-file", str(tmp_path / "f/cross.ini"), str(tmp_path / "b"),
+                           str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"numpy=/w/target-site/{layout}" in proc.stdout
+    assert "pythran=/w/crossenv/build/site/pythran" in proc.stdout
+
+
 def test_meson_native_file_names_the_build_cython() -> None:
     assert _meson_ini(files.meson_native("/w/crossenv/build/bin/cython")) == {
         "binaries": {"cython": "/w/crossenv/build/bin/cython"}}
@@ -144,6 +166,7 @@ def test_write_all_names_the_files_as_seen_inside_the_root(tmp_path: Path) -> No
 def test_cross_target_packages_follow_the_profile() -> None:
     assert TARGET.flags == tuple(PINS)
     assert "gcc-16-riscv64-linux-gnu" in TARGET.build_packages()
+    assert "gfortran-16-riscv64-linux-gnu" in TARGET.build_packages()  # scipy's Fortran
     assert "python3.14-venv" in TARGET.build_packages()
     assert "libpython3.14-dev:riscv64" in TARGET.target_packages()
 

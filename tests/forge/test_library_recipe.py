@@ -97,8 +97,9 @@ def test_flavours_packed_linked_and_chosen(library_recipe, tmp_path):
     # A compiler that rejects a flavour's check leaves it out, says so, and the build goes on.
     assert not [n for n in names if n.startswith("shout_libs/exotic/")]
     assert "shout [exotic] not built: this C compiler rejects '-march=no-such-cpu'" in proc.stdout + proc.stderr
-    listed = json.loads(zipfile.ZipFile(wheel).read("shout_libs/flavours.json"))["flavours"]
-    assert [f["name"] for f in listed] == ["plain", "fancy"]
+    listing = json.loads(zipfile.ZipFile(wheel).read("shout_libs/flavours.json"))
+    assert [f["name"] for f in listing["flavours"]] == ["plain", "fancy"]
+    assert listing["sonames"] == ["libshout.so.1"]  # what consumers must link, read without unpacking
     assert not [n for n in names if n.endswith((".a", ".so.1.0.0"))], names  # no archive, no second copy
     python = _venv_with(wheel, tmp_path / "venv")
     site = Path(subprocess.run([str(python), "-c", "import shout_libs; print(shout_libs.HERE.parent)"],

@@ -3,6 +3,7 @@ its prefix (checked with the real pkg-config)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import zipfile
@@ -70,17 +71,27 @@ def _shared(tmp_path: Path, name: str, *args: str, calls: str = "") -> Path:
     return out
 
 
-def test_a_consumer_that_links_another_copy_of_the_library_is_refused(tmp_path: Path) -> None:
+def _site(tmp_path: Path, library: Path, record: bool) -> Path:
+    """An unpacked library wheel: flavours.json with or without the packed soname record."""
+    lib_dir = tmp_path / "site" / "shout_libs" / "plain" / "lib"
+    lib_dir.mkdir(parents=True)
+    (lib_dir / "libshout_rvforge.so.1").write_bytes(library.read_bytes())
+    listing = {"flavours": [{"name": "plain", "needs": []}], **({"sonames": ["libshout_rvforge.so.1"]} if record else {})}
+    (lib_dir.parent.parent / "flavours.json").write_text(json.dumps(listing))
+    return tmp_path / "site"
+
+
+@pytest.mark.parametrize("record", [True, False], ids=["recorded sonames", "sonames read from the files"])
+def test_a_consumer_that_links_another_copy_of_the_library_is_refused(tmp_path: Path, record: bool) -> None:
     ours = _shared(tmp_path, "shout", "-Wl,-soname,libshout_rvforge.so.1")
     theirs = _shared(tmp_path, "other", "-Wl,-soname,libshout.so.1")
-    library = _wheel(tmp_path, "shout", {"shout_libs/flavours.json": tmp_path / "shout.c",
-                                         "shout_libs/plain/lib/libshout_rvforge.so.1": ours})
-    assert library_wheel.is_library_wheel(library)
+    sonames = library_wheel.installed_sonames(_site(tmp_path, ours, record))
+    assert sonames == {"libshout_rvforge.so.1"}
     good = _wheel(tmp_path, "good", {"good.so": _shared(tmp_path, "good", str(ours), calls="shout")})
     bad = _wheel(tmp_path, "bad", {"bad.so": _shared(tmp_path, "bad", str(theirs), calls="other")})
-    library_wheel.require_linked(good, [library])
+    library_wheel.require_linked(good, sonames)
     with pytest.raises(BuildFailed) as err:
-        library_wheel.require_linked(bad, [library])
+        library_wheel.require_linked(bad, sonames)
     assert "links none of libshout_rvforge.so.1 from its library wheel" in err.value.message
     assert "libshout.so.1" in err.value.message
-    library_wheel.require_linked(bad, [])  # no library wheel in the build: nothing to check
+    library_wheel.require_linked(bad, set())  # no library wheel in the build: nothing to check

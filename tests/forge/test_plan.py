@@ -69,12 +69,13 @@ def test_only_needs_built_dependencies(recipes, tmp_path):
 
 
 def test_recipes_for_another_python_load_but_refuse_to_build(tmp_path):
-    """A Python the scipy recipe does not cover (Debian's riscv64 guest has 3.14) still builds Pillow."""
+    """A Python a recipe does not cover (Debian's riscv64 guest has 3.14, scikit-image stops at
+    3.13) still builds Pillow."""
     on_314 = load_all(python="3.14")
     target = dataclasses.replace(TARGET, profile="debian-riscv64", python="3.14")
     house = Wheelhouse(tmp_path / "wheelhouse").load()
     steps = make_plan(on_314, ["pillow"], house, target, tmp_path)
     assert [s.recipe.name for s in steps] == ["pillow"]
-    with pytest.raises(ConfigError, match=r"scipy .* does not build for Python 3.14") as err:
-        make_plan(on_314, ["scipy"], house, target, tmp_path)
-    assert "scipy.yaml" in str(err.value)
+    with pytest.raises(ConfigError, match=r"scikit-image .* does not build for Python 3.14") as err:
+        make_plan(on_314, ["scikit-image"], house, target, tmp_path)
+    assert "scikit-image.yaml" in str(err.value)
