@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n| route | wall | CPU s (children) | CPU s (machine) | wheel | tests as riscv64 code |")
     print("|---|---|---|---|---|---|")
     for t in results:
-        print(f"| {t.route} | {_minutes(t.wall)} | {t.cpu_children:.0f} | {t.cpu_machine:.0f} | {t.wheel} | {t.tests} |")
+        print(f"| {t.route} | {_minutes(t.wall)} | {t.cpu_children:.0f} | {t.cpu_machine:.0f} | {t.wheel} "
+              f"| {t.tests} |")
     return 0
 
 

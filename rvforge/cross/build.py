@@ -60,7 +60,8 @@ class _Work:
 def _run(ctx: CrossContext, command: list[str], log: TextIO, what: str,
          env: Mapping[str, str] | None = None, cwd: str = "/") -> None:
     """Run in the cross root with the pip cache (and qemu-user, for target programs) bound in."""
-    binds = [chroot.Bind(buildenv.pip_cache(ctx.cache), cross_root.WHEELS_INSIDE), *cross_root.sysroot_binds(ctx.target)]
+    binds = [chroot.Bind(buildenv.pip_cache(ctx.cache), cross_root.WHEELS_INSIDE),
+             *cross_root.sysroot_binds(ctx.target)]
     qemu = shutil.which(files.ARCHES[ctx.target.arch].qemu)
     if qemu:  # exe_wrapper and the smoke test run target programs through it
         binds.append(chroot.Bind(Path(qemu), f"/usr/local/bin/{Path(qemu).name}"))

@@ -91,13 +91,14 @@ class CrossTarget:
         return f"{SYSROOT_INSIDE if self.sysroot else ''}/usr/include/python{self.python}"
 
     def build_packages(self) -> list[str]:
-        """amd64 packages of the root: cross compilers, build Python, build tools (make and the
+        """amd64 packages of the root: cross compilers (C, C++, Fortran), build Python, build tools (make and the
         build machine's own gcc and C library headers for library recipes, whose builds compile and
         run helper programs such as OpenBLAS's getarch), and distcc (the compile helper runs in the root where this
         machine's distro lacks the cross gcc)."""
         return [f"gcc-{self.profile.gcc}-{self.triplet}", f"g++-{self.profile.gcc}-{self.triplet}",
-                f"gfortran-{self.profile.gcc}-{self.triplet}", f"binutils-{self.triplet}", f"python{self.python}", f"python{self.python}-venv",
-                "meson", "ninja-build", "pkgconf", "make", "gcc", "libc6-dev", "ca-certificates", "distcc"]
+                f"gfortran-{self.profile.gcc}-{self.triplet}", f"binutils-{self.triplet}", f"python{self.python}",
+                f"python{self.python}-venv", "meson", "ninja-build", "pkgconf", "make", "gcc", "libc6-dev",
+                "ca-certificates", "distcc"]
 
     def target_packages(self) -> list[str]:
         """The target's development packages, as multiarch ``:ARCH`` packages (and the OpenMP and
@@ -125,12 +126,15 @@ def _with_sysroot(target: CrossTarget, given: str) -> CrossTarget:
                           hint="install the target's Python development package into it (openEuler: python3-devel, "
                                "Debian: libpython3-dev)")
     if f"python{py}" not in found:
-        raise ConfigError(f"--sysroot {sysroot} has {', '.join(f.removeprefix('python') for f in found)} headers; the "
-                          f"cross target {target.profile.name} builds for Python {py}",
+        versions = ", ".join(f.removeprefix("python") for f in found)
+        raise ConfigError(f"--sysroot {sysroot} has {versions} headers; the cross target {target.profile.name} "
+                          f"builds for Python {py}",
                           hint=f"use a sysroot with Python {py}, or build on the target itself")
-    configs = sorted(sysroot.glob(f"usr/lib*/python{py}/_sysconfigdata_*.py"), key=lambda c: (target.arch not in c.name, c.name))
+    configs = sorted(sysroot.glob(f"usr/lib*/python{py}/_sysconfigdata_*.py"),
+                     key=lambda c: (target.arch not in c.name, c.name))
     if not configs:
-        raise ConfigError(f"--sysroot {sysroot} has no usr/lib*/python{py}/_sysconfigdata_*.py (the target's sysconfig)",
+        raise ConfigError(f"--sysroot {sysroot} has no usr/lib*/python{py}/_sysconfigdata_*.py "
+                          "(the target's sysconfig)",
                           hint="install the target's Python (python3) into the sysroot")
     interpreter = sysroot / f"usr/bin/python{py}"
     if not (interpreter.is_symlink() or interpreter.exists()):

@@ -116,7 +116,8 @@ def test_meson_reads_the_include_dirs_a_project_would_ask_python_for(tmp_path: P
     site = tmp_path / "target-site"
     (site / layout).mkdir(parents=True)
     found = files.include_dirs(site, "/w/target-site", "/w/crossenv/build/site", ["Pythran==0.17.0", "ply==3.11"])
-    assert found == {"numpy-include-dir": f"/w/target-site/{layout}", "pythran-include-dir": "/w/crossenv/build/site/pythran"}
+    assert found == {"numpy-include-dir": f"/w/target-site/{layout}",
+                     "pythran-include-dir": "/w/crossenv/build/site/pythran"}
     assert files.include_dirs(tmp_path / "empty", "/w/e", "/w/b", ["Cython==3.0.12"]) == {}
     (tmp_path / "meson.build").write_text(
         "project('probe', [])\n"

@@ -76,7 +76,8 @@ def _site(tmp_path: Path, library: Path, record: bool) -> Path:
     lib_dir = tmp_path / "site" / "shout_libs" / "plain" / "lib"
     lib_dir.mkdir(parents=True)
     (lib_dir / "libshout_rvforge.so.1").write_bytes(library.read_bytes())
-    listing = {"flavours": [{"name": "plain", "needs": []}], **({"sonames": ["libshout_rvforge.so.1"]} if record else {})}
+    listing = {"flavours": [{"name": "plain", "needs": []}],
+               **({"sonames": ["libshout_rvforge.so.1"]} if record else {})}
     (lib_dir.parent.parent / "flavours.json").write_text(json.dumps(listing))
     return tmp_path / "site"
 
