@@ -169,7 +169,9 @@ def _build(ctx: CrossContext, recipe: Recipe, tree: Path, deps: Sequence[Path], 
     env = {**{k: buildenv.expand(v, ctx.jobs) for k, v in recipe.env.items()},
            **files.compiler_env(ctx.target, libraries=libraries), "CMAKE_TOOLCHAIN_FILE": generated.cmake_toolchain,
            "SOURCE_DATE_EPOCH": str(epoch), "VIRTUAL_ENV": f"{env_dir}/cross",
-           "PATH": f"{env_dir}/bin:{env_dir}/cross/bin:{chroot.BASE_ENV['PATH']}"}
+           # build/bin last: the build requirements' programs (meson, pythran), whose Python scripts
+           # then run with the build-side packages (numpy's f2py), not the root's bare python3.
+           "PATH": f"{env_dir}/bin:{env_dir}/cross/bin:{env_dir}/build/bin:{chroot.BASE_ENV['PATH']}"}
     command = [f"{env_dir}/cross/bin/python", "-m", "pip", "wheel", "-v", "--no-build-isolation",
                "--no-deps", "--no-index", "-w", dist_inside]
     for setting in settings:

@@ -134,12 +134,17 @@ def _python_side(target: CrossTarget, tmp: Path, log_file: Path) -> None:
 
 
 def _prove(target: CrossTarget, tmp: Path, log_file: Path) -> None:
-    """The root is ready only when the cross gcc builds a target object against Python.h."""
+    """The root is ready only when the cross gcc builds a target object against Python.h (with
+    ``--sysroot``, the root holds no target headers: a plain object; each run checks the sysroot)."""
     probe = tmp / "opt/rvforge/probe.c"
-    probe.write_text("#include <Python.h>\nint rvforge_probe(void) { return PY_MAJOR_VERSION; }\n")
-    run(tmp, [target.gcc, *target.compile_flags, "-fPIC", "-shared", f"-I{target.python_include}", "-o",
-              "/opt/rvforge/probe.so", "/opt/rvforge/probe.c"], log_file, "compiling a target probe",
-        binds=sysroot_binds(target))
+    if target.sysroot:
+        probe.write_text("int rvforge_probe(void) { return 3; }\n")
+        command = [target.gcc, *target.flags, "-c", "-o", "/opt/rvforge/probe.so", "/opt/rvforge/probe.c"]
+    else:
+        probe.write_text("#include <Python.h>\nint rvforge_probe(void) { return PY_MAJOR_VERSION; }\n")
+        command = [target.gcc, *target.flags, "-fPIC", "-shared", f"-I{target.python_include}", "-o",
+                   "/opt/rvforge/probe.so", "/opt/rvforge/probe.c"]
+    run(tmp, command, log_file, "compiling a target probe")
     elfcheck.require_machine(tmp / "opt/rvforge/probe.so", target.arch)
 
 

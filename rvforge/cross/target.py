@@ -18,8 +18,12 @@ from rvforge.host.profiles import Profile, all_profiles
 from rvforge.host.sysroot import resolve
 
 #: Profiles a cross root can be made for: Debian arch, GNU triplet, suite and target Python.
-#: The suite must carry a cross gcc of the profile's major and the target's Python X.Y.
-_DEBIAN_TARGETS = {"debian-riscv64": ("riscv64", "riscv64-linux-gnu", "forky", "3.14")}
+#: The suite must carry a cross gcc of the profile's major and a build Python of the target's X.Y.
+_DEBIAN_TARGETS = {"debian-riscv64": ("riscv64", "riscv64-linux-gnu", "forky", "3.14"),
+                   "openeuler-riscv64": ("riscv64", "riscv64-linux-gnu", "bookworm", "3.11")}
+#: Targets whose files no Debian suite has as ``:ARCH`` packages: ``--sysroot`` must bring them
+#: (for the RVBook, a copy of the laptop's ``/usr``).
+_SYSROOT_ONLY = {"openeuler-riscv64"}
 #: Where a build sees ``--sysroot DIR`` inside the cross root.
 SYSROOT_INSIDE = "/opt/rvforge/sysroot"
 
@@ -65,8 +69,15 @@ class CrossTarget:
 
     @property
     def compile_flags(self) -> tuple[str, ...]:
-        """The pins, and ``--sysroot`` where the target's headers and libraries are elsewhere."""
-        return (*self.flags, f"--sysroot={SYSROOT_INSIDE}") if self.sysroot else self.flags
+        """The pins, and ``--sysroot`` where the target's headers and libraries are elsewhere, with
+        ``-B`` for the sysroot's dir of the C library's start files (crti.o) when the cross gcc
+        would not search it: openEuler's ``/usr/lib64``."""
+        if not self.sysroot:
+            return self.flags
+        searched = {"/lib", "/usr/lib", f"/lib/{self.triplet}", f"/usr/lib/{self.triplet}"}
+        extra = [f"-B{SYSROOT_INSIDE}{d.rstrip('/')}/" for d in self.profile.lib_dirs
+                 if d.rstrip("/") not in searched and (self.sysroot / d.lstrip("/") / "crti.o").is_file()]
+        return (*self.flags, f"--sysroot={SYSROOT_INSIDE}", *extra)
 
     @property
     def multiarch_libdir(self) -> str:
@@ -158,4 +169,10 @@ def cross_target(name: str | None, sysroot: str | None = None) -> CrossTarget:
         raise ConfigError(f"--cross-target: profile {name} names no gcc major",
                           hint=f"set gcc: in {profile.path}")
     target = CrossTarget(profile, *_DEBIAN_TARGETS[name])
-    return _with_sysroot(target, sysroot) if sysroot else target
+    if sysroot:
+        return _with_sysroot(target, sysroot)
+    if name in _SYSROOT_ONLY:
+        raise ConfigError(f"--cross-target {name} needs --sysroot DIR: the target's headers, libraries and "
+                          f"Python {target.python} come from a copy of its root filesystem",
+                          hint="copy the target's /usr into DIR (docs/riscv64.md shows the rsync command)")
+    return target

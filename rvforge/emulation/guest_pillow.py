@@ -61,7 +61,11 @@ def check_cross_wheel() -> None:
     if not cross:
         raise BuildFailed(f"{wheels[-1].name} in {WHEELHOUSE} was not cross-built (its manifest entry has no "
                           "'cross' record)", hint="run the check without --skip-build")
-    info(f"    {wheels[-1].name}: cross-built with {cross['compiler']}")
+    if not cross.get("sysroot", {}).get("path"):
+        raise BuildFailed(f"{wheels[-1].name} in {WHEELHOUSE} was not cross-built against this userland "
+                          "(its manifest's 'cross' record names no sysroot path)",
+                          hint="run the check without --skip-build")
+    info(f"    {wheels[-1].name}: cross-built with {cross['compiler']} against {cross['sysroot']['path']}")
     venv = WORK / "cross-test-venv"
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

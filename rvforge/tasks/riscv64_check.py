@@ -41,7 +41,8 @@ GUEST_TIMEOUT = 3 * 3600
 STEP_USERLAND = "riscv64 userland ready"
 STEP_COPY = f"checkout copied to the userland's {userland.GUEST_SRC}"
 STEP_TOOL = "tool installed in a guest venv (system site packages)"
-STEP_CROSS = f"invoke build-wheels --cross-target {host_helper.PROFILE} --only pillow (on this machine)"
+STEP_CROSS = (f"invoke build-wheels --cross-target {host_helper.PROFILE} --sysroot USERLAND --only pillow "
+              "(on this machine)")
 STEP_HELPER = f"invoke build-helper --profile {host_helper.PROFILE} on 127.0.0.1 (this machine)"
 STEP_HELPER_JOBS = "the helper's log shows the guest's compile jobs"
 #: The helper's slots: this machine's cores also run the emulation.
@@ -49,11 +50,13 @@ HELPER_SLOTS = 2
 
 
 def _cross_build(root: Path) -> None:
-    """The Pillow wheel the guest deploys, cross-built here into the userland's wheelhouse. Forced:
-    a wheel an earlier run built natively in the userland has the same inputs, so it would count
-    as built, and the check would deploy it instead."""
+    """The Pillow wheel the guest deploys, cross-built here into the userland's wheelhouse against
+    the userland itself as ``--sysroot`` (its libjpeg, zlib and Python). Forced: a wheel an earlier
+    run built natively in the userland has the same inputs, so it would count as built, and the
+    check would deploy it instead."""
     house = root / guest_pillow.WHEELHOUSE.relative_to("/")
-    code = cross_wheels.main(host_helper.PROFILE, only=["pillow"], wheelhouse=str(house), force=True)
+    code = cross_wheels.main(host_helper.PROFILE, only=["pillow"], wheelhouse=str(house), force=True,
+                             sysroot=str(root))
     if code:
         raise CheckFailed(f"invoke build-wheels --cross-target {host_helper.PROFILE} ended with exit code {code}")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rvforge.cross import files
-from rvforge.cross.target import cross_target
+from rvforge.cross.target import SYSROOT_INSIDE, cross_target
 from rvforge.errors import ConfigError
 
 TARGET = cross_target("debian-riscv64")
@@ -172,9 +172,29 @@ def test_cross_target_packages_follow_the_profile() -> None:
     assert "libpython3.14-dev:riscv64" in TARGET.target_packages()
 
 
-@pytest.mark.parametrize("name", ["no-such-profile", "openeuler-riscv64", ""])
+@pytest.mark.parametrize("name", ["no-such-profile", "debian-x86_64", ""])
 def test_unknown_cross_target_is_one_config_error(name: str) -> None:
     with pytest.raises(ConfigError) as err:
         cross_target(name)
-    assert "debian-riscv64" in str(err.value.hint)
+    assert "debian-riscv64" in str(err.value.hint) and "openeuler-riscv64" in str(err.value.hint)
     assert "\n" not in err.value.message
+
+
+def test_openeuler_needs_a_copy_of_the_laptops_tree(tmp_path: Path) -> None:
+    """No Debian suite has openEuler's files: --sysroot brings them, in openEuler's lib64 layout."""
+    with pytest.raises(ConfigError) as err:
+        cross_target("openeuler-riscv64")
+    assert "needs --sysroot DIR" in err.value.message and "docs/riscv64.md" in str(err.value.hint)
+    tree = tmp_path / "rvbook"
+    for name in ("usr/include/python3.11/Python.h", "usr/lib64/python3.11/_sysconfigdata__linux_riscv64-linux-gnu.py",
+                 "usr/bin/python3.11", "usr/lib64/crti.o"):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text("")
+    target = cross_target("openeuler-riscv64", str(tree))
+    assert (target.suite, target.python, target.gcc) == ("bookworm", "3.11", "riscv64-linux-gnu-gcc-12")
+    assert target.sysconfigdata == f"{SYSROOT_INSIDE}/usr/lib64/python3.11/_sysconfigdata__linux_riscv64-linux-gnu.py"
+    # Debian's cross gcc finds start files in lib/ and lib/<triplet> of a sysroot, not in lib64/.
+    assert target.compile_flags == ("-march=rv64gc", "-mabi=lp64d", f"--sysroot={SYSROOT_INSIDE}",
+                                    f"-B{SYSROOT_INSIDE}/usr/lib64/")
+    assert files.pkg_config_libdir(target)[0] == f"{SYSROOT_INSIDE}/usr/lib64/pkgconfig"
+    assert "gfortran-12-riscv64-linux-gnu" in target.build_packages() and target.target_packages() == []
