@@ -1,12 +1,14 @@
-"""Time one recipe's riscv64 wheel two ways through the tool, then test both wheels as riscv64 code.
+"""Time one recipe's riscv64 wheel several ways through the tool, then test each wheel as riscv64 code.
 
-    .venv/bin/python ci/riscv64/offload_bench.py [--recipe numpy] [--route cross] [--route distcc]
+    .venv/bin/python ci/riscv64/offload_bench.py [--recipe numpy] [--route cross|distcc|native]...
 
 - ``cross``: ``invoke build-wheels --cross-target debian-riscv64`` on this machine;
 - ``distcc``: ``invoke build-wheels --distcc`` inside the emulated userland, with compile jobs sent
-  to ``invoke build-helper`` on 127.0.0.1 (this machine), from an empty ccache.
+  to ``invoke build-helper`` on 127.0.0.1 (this machine), from an empty ccache;
+- ``native``: ``invoke build-wheels`` inside the emulated userland, local compiles only, from an
+  empty ccache.
 
-Both are ``--force`` builds of the same recipe, each into a wheelhouse of its own in the userland
+All are ``--force`` builds of the same recipe, each into a wheelhouse of its own in the userland
 (``/var/lib/rvforge-offload/<route>``). Wall time, and CPU time twice: of this script's children
 (the build, or the whole emulated session plus the helper) and of the whole machine
 (``/proc/stat``, which also counts anything else running: run it on quiet cores). Then each wheel
@@ -76,13 +78,19 @@ def cross(root: Path, recipe: str) -> Timed:
     return _timed("cross", lambda: subprocess.run(argv, cwd=REPO_ROOT, check=True))
 
 
+def _guest_build(root: Path, recipe: str, route: str, *extra: str) -> Timed:
+    """The build inside the userland from an empty ccache of its own."""
+    ccache = f"{GUEST_WORK}/ccache-{route}"
+    build = " ".join(shlex.quote(a) for a in [*_build_argv(recipe, f"{GUEST_WORK}/{route}"), *extra])
+    install = "command -v distcc >/dev/null || apt-get install -y -q --no-install-recommends distcc\n"
+    script = (f"set -e; {install if '--distcc' in extra else ''}"
+              f"rm -rf {ccache}; CCACHE_DIR={ccache} {GUEST_VENV}/bin/python {build}")
+    return _timed(route, lambda: userland.run_in_guest(root, ["/bin/sh", "-c", script]))
+
+
 def distcc(root: Path, recipe: str, slots: int) -> Timed:
-    ccache = f"{GUEST_WORK}/ccache-distcc"
     with host_helper.running(slots) as helper:
-        build = " ".join(shlex.quote(a) for a in _build_argv(recipe, f"{GUEST_WORK}/distcc"))
-        script = (f"set -e; command -v distcc >/dev/null || apt-get install -y -q --no-install-recommends distcc\n"
-                  f"rm -rf {ccache}; CCACHE_DIR={ccache} {GUEST_VENV}/bin/python {build} --distcc {helper.address}")
-        timed = _timed("distcc", lambda: userland.run_in_guest(root, ["/bin/sh", "-c", script]))
+        timed = _guest_build(root, recipe, "distcc", "--distcc", helper.address)
         helper.require_jobs()
     return timed
 
@@ -111,8 +119,8 @@ def _minutes(seconds: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", default="numpy")
-    parser.add_argument("--route", action="append", choices=("cross", "distcc"),
-                        help="default: both, cross first")
+    parser.add_argument("--route", action="append", choices=("cross", "distcc", "native"),
+                        help="default: cross, then distcc (native: local compiles in the userland, an hour for numpy)")
     parser.add_argument("--slots", type=int, default=HELPER_SLOTS, help="the helper's job slots")
     parser.add_argument("--tests", nargs="*", help="pytest --pyargs names (default: the recipe's subset)")
     args = parser.parse_args(argv)
@@ -122,7 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     userland.run_in_guest(root, ["/bin/sh", "-c", INSTALL_TOOL])
     results = []
     for route in args.route or ["cross", "distcc"]:
-        timed = cross(root, args.recipe) if route == "cross" else distcc(root, args.recipe, args.slots)
+        if route == "cross":
+            timed = cross(root, args.recipe)
+        elif route == "distcc":
+            timed = distcc(root, args.recipe, args.slots)
+        else:
+            timed = _guest_build(root, args.recipe, "native")
         print(f"{route}: {_minutes(timed.wall)} wall", flush=True)
         results.append(timed)
     for timed in results:
