@@ -156,7 +156,7 @@ def _build(ctx: CrossContext, recipe: Recipe, tree: Path, deps: Sequence[Path], 
     files_dir, files_inside = work.sub("cross-files")
     build_site = f"{env_dir}/build/lib/python{ctx.target.python}/site-packages"
     generated = files.write_all(ctx.target, files_dir, files_inside, f"{env_dir}/build/bin/cython",
-                                libraries=libraries,
+                                libraries=libraries, python=f"{env_dir}/cross/bin/python",
                                 properties=files.include_dirs(site, site_inside, build_site, recipe.build_requires))
     tree_inside = _inside(work, tree)
     dist, dist_inside = work.sub("dist")
@@ -223,7 +223,7 @@ def smoke_test(ctx: CrossContext, recipe: Recipe, wheel: Path, others: list[Path
 
 
 #: What each run makes again: only the patched tree and finished parts (``resume``) carry over.
-_PER_RUN = ("crossenv", "cross-files", "libraries", "site")
+_PER_RUN = ("crossenv", "cross-files", "target-site", "site")
 
 
 def _open_work(plan_step: PlanEntry, ctx: CrossContext) -> tuple[_Work, resume.Work]:

@@ -102,7 +102,9 @@ def include_dirs(target_site: Path, target_site_inside: str, build_site: str,
 
 
 def meson_cross(target: CrossTarget, sysroot: str | None = None, libraries: Sequence[str] = (),
-                extra: Mapping[str, str] | None = None) -> str:
+                extra: Mapping[str, str] | None = None, python: str = "") -> str:
+    """The cross file; ``python`` is crossenv's target-configured interpreter, which a meson run by
+    the build Python (scipy's build requirement) must take for the target's extension suffix."""
     sysroot = target.target_root if sysroot is None else sysroot
     facts = ARCHES[target.arch]
     flags = list(target.compile_flags)
@@ -115,7 +117,8 @@ def meson_cross(target: CrossTarget, sysroot: str | None = None, libraries: Sequ
         "binaries": {"c": [target.gcc, *flags], "cpp": [target.gxx, *flags],
                      "fortran": [f"{target.triplet}-gfortran-{target.profile.gcc}", *flags],
                      "ar": f"{target.triplet}-ar", "strip": f"{target.triplet}-strip",
-                     "pkg-config": "pkg-config", "exe_wrapper": [facts.qemu, "-L", sysroot or "/"]},
+                     "pkg-config": "pkg-config", "exe_wrapper": [facts.qemu, "-L", sysroot or "/"],
+                     **({"python": python} if python else {})},
         "properties": properties,
         "host_machine": {"system": "linux", "cpu_family": facts.cpu_family, "cpu": target.arch,
                          "endian": facts.endian}})
@@ -152,10 +155,10 @@ def cmake_toolchain(target: CrossTarget, sysroot: str | None = None) -> str:
 
 def write_all(target: CrossTarget, host_dir: Path, inside_dir: str, cython: str,
               sysroot: str | None = None, libraries: Sequence[str] = (),
-              properties: Mapping[str, str] | None = None) -> CrossFiles:
+              properties: Mapping[str, str] | None = None, python: str = "") -> CrossFiles:
     """Write the three files into ``host_dir`` (seen as ``inside_dir`` in the root)."""
     host_dir.mkdir(parents=True, exist_ok=True)
-    texts = {"cross.ini": meson_cross(target, sysroot, libraries, properties), "native.ini": meson_native(cython),
+    texts = {"cross.ini": meson_cross(target, sysroot, libraries, properties, python), "native.ini": meson_native(cython),
              "toolchain.cmake": cmake_toolchain(target, sysroot)}
     for name, text in texts.items():
         (host_dir / name).write_text(text)

@@ -122,13 +122,18 @@ def test_meson_reads_the_include_dirs_a_project_would_ask_python_for(tmp_path: P
     (tmp_path / "meson.build").write_text(
         "project('probe', [])\n"
         "message('numpy=' + meson.get_external_property('numpy-include-dir', 'not-given'))\n"
-        "message('pythran=' + meson.get_external_property('pythran-include-dir', 'not-given'))\n")
-    files.write_all(TARGET, tmp_path / "f", str(tmp_path / "f"), "/c", properties=found)
+        "message('pythran=' + meson.get_external_property('pythran-include-dir', 'not-given'))\n"
+        "message('python=' + import('python').find_installation().full_path())\n")
+    # The target's python for meson's python module: crossenv's, never the one running meson.
+    target_python = tmp_path / "crossenv-python"
+    target_python.symlink_to(sys.executable)
+    files.write_all(TARGET, tmp_path / "f", str(tmp_path / "f"), "/c", properties=found, python=str(target_python))
     proc = subprocess.run(["meson", "setup", "--cross-file", str(tmp_path / "f/cross.ini"), str(tmp_path / "b"),
                            str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"numpy=/w/target-site/{layout}" in proc.stdout
     assert "pythran=/w/crossenv/build/site/pythran" in proc.stdout
+    assert f"python={target_python}" in proc.stdout
 
 
 def test_meson_native_file_names_the_build_cython() -> None:
