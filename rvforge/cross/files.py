@@ -158,8 +158,8 @@ def write_all(target: CrossTarget, host_dir: Path, inside_dir: str, cython: str,
               properties: Mapping[str, str] | None = None, python: str = "") -> CrossFiles:
     """Write the three files into ``host_dir`` (seen as ``inside_dir`` in the root)."""
     host_dir.mkdir(parents=True, exist_ok=True)
-    texts = {"cross.ini": meson_cross(target, sysroot, libraries, properties, python), "native.ini": meson_native(cython),
-             "toolchain.cmake": cmake_toolchain(target, sysroot)}
+    texts = {"cross.ini": meson_cross(target, sysroot, libraries, properties, python),
+             "native.ini": meson_native(cython), "toolchain.cmake": cmake_toolchain(target, sysroot)}
     for name, text in texts.items():
         (host_dir / name).write_text(text)
     return CrossFiles(f"{inside_dir}/cross.ini", f"{inside_dir}/native.ini", f"{inside_dir}/toolchain.cmake")
