@@ -152,7 +152,10 @@ def _build(ctx: CrossContext, recipe: Recipe, tree: Path, deps: Sequence[Path], 
     _build_side(ctx, env_dir, deps, log)
     site, site_inside = work.sub("target-site")
     _unpack(deps, site)
-    libraries = _libraries(work, site)
+    prefixes = library_wheel.installed_prefixes(site)
+    libraries = [_inside(work, prefix) for prefix in prefixes]
+    files.climb_out_of_sysroot(ctx.target, [(prefix / "lib/pkgconfig", f"{inside}/lib/pkgconfig")
+                                            for prefix, inside in zip(prefixes, libraries, strict=True)])
     files_dir, files_inside = work.sub("cross-files")
     build_site = f"{env_dir}/build/lib/python{ctx.target.python}/site-packages"
     generated = files.write_all(ctx.target, files_dir, files_inside, f"{env_dir}/build/bin/cython",

@@ -7,7 +7,7 @@ run on the build machine), CMake a toolchain file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Mapping, Sequence
 
 from rvforge.cross.target import CrossTarget
@@ -75,6 +75,19 @@ def _ini(sections: dict[str, dict[str, str | list[str] | bool]]) -> str:
         lines += [f"{key} = {_meson_value(value)}" for key, value in values.items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def climb_out_of_sysroot(target: CrossTarget, pc_dirs: Sequence[tuple[Path, str]]) -> None:
+    """With ``--sysroot``, pkg-config puts the sysroot in front of every ``-I``/``-L`` path, a library
+    wheel's too (its ``${pcfiledir}`` included), although the wheel lies outside it. Rewrite those
+    ``.pc`` files (``pc_dirs``: each dir as this machine and as the root sees it) so the path
+    climbs out of the sysroot again: ``/opt/rvforge/sysroot`` + ``/../../../work/...``."""
+    if not target.sysroot:
+        return
+    escape = "/.." * (len(PurePosixPath(target.target_root).parts) - 1)
+    for host_dir, inside_dir in pc_dirs:
+        for pc in host_dir.glob("*.pc"):
+            pc.write_text(pc.read_text().replace("${pcfiledir}", f"{escape}{inside_dir}"))
 
 
 #: Meson cross-file properties naming a Python package's include dir, which a project otherwise

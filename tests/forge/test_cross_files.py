@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -134,6 +135,32 @@ def test_meson_reads_the_include_dirs_a_project_would_ask_python_for(tmp_path: P
     assert f"numpy=/w/target-site/{layout}" in proc.stdout
     assert "pythran=/w/crossenv/build/site/pythran" in proc.stdout
     assert f"python={target_python}" in proc.stdout
+
+
+def test_a_library_wheels_pc_file_survives_the_sysroot_prefix(tmp_path: Path) -> None:
+    """pkg-config puts --sysroot's dir in front of every path, a library wheel's too (it lies
+    outside): the rewritten .pc climbs out again, checked with the real pkg-config."""
+    sysroot = tmp_path / "sysroot"
+    sysroot.mkdir()
+    target = dataclasses.replace(TARGET, sysroot=sysroot)
+    pc_dir = tmp_path / "target-site" / "shout_libs" / "plain" / "lib" / "pkgconfig"
+    pc_dir.mkdir(parents=True)
+    (pc_dir / "shout.pc").write_text("prefix=${pcfiledir}/../..\nlibdir=${prefix}/lib\nincludedir=${prefix}/include\n"
+                                     "Name: shout\nDescription: t\nVersion: 1\nLibs: -L${libdir} -lshout\n"
+                                     "Cflags: -I${includedir}\n")
+
+    def flags() -> list[str]:
+        env = {**os.environ, "PKG_CONFIG_LIBDIR": str(pc_dir), "PKG_CONFIG_SYSROOT_DIR": target.target_root}
+        out = subprocess.run(["pkg-config", "--libs", "--cflags", "shout"], capture_output=True, text=True,
+                             check=True, env=env).stdout.split()
+        return [os.path.normpath(f[2:]) for f in out if f[:2] in ("-L", "-I")]
+
+    prefix = str(pc_dir.parent.parent)
+    assert flags() != [f"{prefix}/include", f"{prefix}/lib"]  # as packed: inside the sysroot, wrong
+    files.climb_out_of_sysroot(target, [(pc_dir, str(pc_dir))])
+    assert flags() == [f"{prefix}/include", f"{prefix}/lib"]
+    files.climb_out_of_sysroot(TARGET, [(pc_dir, "/elsewhere")])  # no sysroot: left alone
+    assert "/elsewhere" not in (pc_dir / "shout.pc").read_text()
 
 
 def test_meson_native_file_names_the_build_cython() -> None:
