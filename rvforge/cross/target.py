@@ -70,13 +70,13 @@ class CrossTarget:
     @property
     def compile_flags(self) -> tuple[str, ...]:
         """The pins, and ``--sysroot`` where the target's headers and libraries are elsewhere, with
-        ``-B`` for the sysroot's dir of the C library's start files (crti.o) when the cross gcc
-        would not search it: openEuler's ``/usr/lib64``."""
+        ``-B`` for the sysroot's dir of the C library's start files and ``libc.so``. Without it,
+        Debian's cross gcc silently takes its own cross libc (``/usr/riscv64-linux-gnu/lib``)
+        before the sysroot's, and never looks in openEuler's ``/usr/lib64`` at all."""
         if not self.sysroot:
             return self.flags
-        searched = {"/lib", "/usr/lib", f"/lib/{self.triplet}", f"/usr/lib/{self.triplet}"}
-        extra = [f"-B{SYSROOT_INSIDE}{d.rstrip('/')}/" for d in self.profile.lib_dirs
-                 if d.rstrip("/") not in searched and (self.sysroot / d.lstrip("/") / "crti.o").is_file()]
+        start_files = [d for d in self.profile.lib_dirs if (self.sysroot / d.lstrip("/") / "crti.o").is_file()]
+        extra = [f"-B{SYSROOT_INSIDE}{start_files[0].rstrip('/')}/"] if start_files else []
         return (*self.flags, f"--sysroot={SYSROOT_INSIDE}", *extra)
 
     @property

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import REPO, invoke
 
-from rvforge.cross import elfcheck
+from rvforge.cross import chroot, elfcheck
 from rvforge.cross import root as cross_root
-from rvforge.cross.target import cross_target
+from rvforge.cross.target import SYSROOT_INSIDE, cross_target
 from rvforge.errors import ForgeError
 from rvforge.paths import cache_dir
 
@@ -73,3 +74,54 @@ def test_a_failing_riscv64_test_publishes_nothing(ready_root: Path, tmp_path: Pa
     assert again.returncode == 5 and "pillow: resuming in" in again.stdout, again.stdout[-3000:]
     log = cache_dir() / "logs" / "pillow-11.3.0-debian-riscv64.log"
     assert "AssertionError: riscv64" in log.read_text()
+
+
+def _openeuler_layout(tree: Path, donor: Path) -> Path:
+    """A target tree laid out as openEuler's (/usr/lib64, glibc headers straight in /usr/include,
+    Python 3.11), made of the riscv64 C library files of the Debian root ``donor``."""
+    multiarch = donor / "usr/lib/riscv64-linux-gnu"
+    (tree / "usr/lib64").mkdir(parents=True)
+    (tree / "usr/lib").mkdir()
+    for part in ("usr/include", "usr/include/riscv64-linux-gnu"):  # glibc's headers, merged into one dir
+        shutil.copytree(donor / part, tree / "usr/include", ignore_dangling_symlinks=True, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*-linux-gnu"))
+    for name in ("crt1.o", "crti.o", "crtn.o", "libc.so.6", "libc_nonshared.a", "libm.so.6"):
+        shutil.copy2(multiarch / name, tree / "usr/lib64" / name)
+    shutil.copy2(multiarch / "ld-linux-riscv64-lp64d.so.1", tree / "usr/lib")
+    (tree / "usr/lib64/libm.so").symlink_to("libm.so.6")
+    (tree / "lib").symlink_to("usr/lib")  # merged /usr: the psABI's /lib/ld-linux-riscv64-lp64d.so.1
+    (tree / "usr/lib64/libc.so").write_text(  # openEuler's linker script names lib64 paths
+        "GROUP ( /usr/lib64/libc.so.6 /usr/lib64/libc_nonshared.a AS_NEEDED ( /lib/ld-linux-riscv64-lp64d.so.1 ) )\n")
+    for name in ("usr/include/python3.11/Python.h", "usr/lib64/python3.11/_sysconfigdata__linux_riscv64-linux-gnu.py",
+                 "usr/bin/python3.11"):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text("")
+    return tree
+
+
+def test_the_openeuler_toolchain_links_against_a_lib64_tree(ready_root: Path, tmp_path: Path) -> None:
+    """Debian bookworm's riscv64 gcc 12 (openEuler 24.03's major) with the target's flags takes the
+    C library from an openEuler-layout --sysroot, never its own cross libc, and the program runs."""
+    tree = _openeuler_layout(tmp_path / "rvbook", ready_root)
+    target = cross_target("openeuler-riscv64", str(tree))
+    try:
+        root = cross_root.ensure(target)
+    except ForgeError as exc:
+        pytest.skip(f"the bookworm cross root cannot be created here: {exc.message}")
+    (tmp_path / "probe.c").write_text('#include <math.h>\n#include <stdio.h>\n'
+                                      'int main(void) { printf("lib64 %.0f\\n", sqrt(16.0)); return 0; }\n')
+    binds = [*cross_root.sysroot_binds(target), chroot.Bind(tmp_path, "/probe")]
+
+    def gcc(*args: str) -> str:
+        proc = subprocess.run(chroot.argv(root, [target.gcc, *target.compile_flags, *args], binds=binds),
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    for name in ("crti.o", "libc.so"):
+        assert gcc(f"-print-file-name={name}") == f"{SYSROOT_INSIDE}/usr/lib64/{name}"
+    gcc("-o", "/probe/probe", "/probe/probe.c", "-lm")
+    elfcheck.require_machine(tmp_path / "probe", "riscv64")
+    run = subprocess.run(["qemu-riscv64-static", "-L", str(tree), "-E", "LD_LIBRARY_PATH=/usr/lib64",
+                          str(tmp_path / "probe")], capture_output=True, text=True)
+    assert run.stdout == "lib64 4\n", run.stderr

@@ -187,7 +187,7 @@ def fake_sysroot(path: Path, python: str = "3.14", *, sysconfig: bool = True, in
     wanted += [f"usr/lib/python{python}/_sysconfigdata__linux_riscv64-linux-gnu.py"] if sysconfig else []
     wanted += [f"usr/bin/python{python}"] if interpreter else []
     wanted += [*(f"usr/lib/riscv64-linux-gnu/pkgconfig/{pc}" for pc in ("zlib.pc", "libjpeg.pc", "openblas.pc")),
-               "usr/lib/riscv64-linux-gnu/libstdc++.so.6"] if libraries else []
+               "usr/lib/riscv64-linux-gnu/libstdc++.so.6", "usr/lib/riscv64-linux-gnu/crti.o"] if libraries else []
     for name in wanted:
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_text("")
@@ -231,7 +231,9 @@ def test_a_sysroot_target_takes_the_targets_files_from_it(tmp_path: Path) -> Non
     assert target.sysconfigdata == f"{SYSROOT_INSIDE}/usr/lib/python3.14/_sysconfigdata__linux_riscv64-linux-gnu.py"
     assert target.python_include == f"{SYSROOT_INSIDE}/usr/include/python3.14"
     env = files.compiler_env(target)
-    assert env["CC"].split()[1:] == ["-march=rv64gc", "-mabi=lp64d", f"--sysroot={SYSROOT_INSIDE}"]
+    # the sysroot's C library before the cross gcc's own (Debian's libc6-dev-riscv64-cross)
+    assert env["CC"].split()[1:] == ["-march=rv64gc", "-mabi=lp64d", f"--sysroot={SYSROOT_INSIDE}",
+                                     f"-B{SYSROOT_INSIDE}/usr/lib/riscv64-linux-gnu/"]
     assert env["PKG_CONFIG_SYSROOT_DIR"] == SYSROOT_INSIDE
     assert env["PKG_CONFIG_LIBDIR"].split(":")[0] == f"{SYSROOT_INSIDE}/usr/lib/riscv64-linux-gnu/pkgconfig"
     assert f"--sysroot={SYSROOT_INSIDE}" not in " ".join(target.flags)  # the canary's pins stay the profile's
