@@ -101,6 +101,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iopaint-python", required=True)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--pause", type=float, default=1.0,
+                        help="seconds of idle cores before each run, on both sides (default 1)")
+    parser.add_argument("--threads", type=int, help="our service's --threads (default: its own default, all "
+                        "cores; IOPaint always gets 2)")
     parser.add_argument("--baseline-app", type=Path, help="directory holding an older magiceraser package")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -137,16 +141,19 @@ def main() -> None:
     try:
         json.loads(worker.stdout.readline())
         with ExitStack() as stack:
-            live = {name: stack.enter_context(live_server(model, "--threads", "2", "--no-mkldnn", env=env,
+            fixed = ["--threads", str(args.threads)] if args.threads else []  # else the service's default
+            live = {name: stack.enter_context(live_server(model, *fixed, "--no-mkldnn", env=env,
                                                           timeout=600)) for name, env in servers.items()}
             for run in range(args.repeats + 1):  # the first of each is a warm-up
                 for name, server in live.items():
+                    time.sleep(args.pause)  # quiet cores: the other side's run has ended
                     start, cpu = time.perf_counter(), cpu_seconds(server.process.pid)
                     answer = requests.post(f"{server.url}/api/v1/inpaint", timeout=600,
                                            files={"image": ("photo.png", image), "mask": ("mask.png", mask)})
                     answer.raise_for_status()
                     if run:
                         timings[name].append((time.perf_counter() - start, cpu_seconds(server.process.pid) - cpu))
+                time.sleep(args.pause)
                 worker.stdin.write("run\n")
                 worker.stdin.flush()
                 result = json.loads(worker.stdout.readline())
