@@ -60,8 +60,9 @@ def test_no_path_from_a_request_reaches_the_filesystem(client):
     finally:
         _opened = None
     assert not [entry for entry in touched if MARKER in entry[1]], touched
-    allowed = (str(WEB_DIR), tempfile.gettempdir(), sys.prefix, sys.base_prefix)
-    assert all(path.startswith(allowed) for _, path in touched), touched  # web files, spooled uploads, modules
+    allowed = (str(WEB_DIR), tempfile.gettempdir(), sys.prefix, sys.base_prefix, "/proc/stat")
+    # web files, spooled uploads, modules; the machine's load (adaptive threads)
+    assert all(path.startswith(allowed) for _, path in touched), touched
     assert not list(Path(tempfile.gettempdir()).glob(f"*{MARKER}*"))
 
 

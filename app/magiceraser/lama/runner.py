@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from ..contract import check_inputs
 from ..errors import ModelError
 from ..modelpath import public_model_path
 from ..strategy import InpaintOptions
-from ..threads import configure, release_memory
+from ..threads import configure, idle_cores, release_memory
 from .fold import fold_batchnorm
 from .jit import load_jit
 from .loader import checkpoint_paths, load_generator
@@ -25,6 +25,10 @@ from .predictor import Predictor, generator_predictor, inpaint_uint8
 from .tiling import DEFAULT_BUDGET, Tiling
 
 WARM_UP_SIZE = 256
+#: Every torch call of every engine runs on this one thread: loading, warm-up and each pass. A
+#: pass on another thread than the one that warmed up runs 0.3-0.4 s slower, each thread holding
+#: OpenMP and allocator state of its own (docs/benchmarks.md); one thread also keeps passes serial.
+INFERENCE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
 
 
 def is_torchscript(path: Path) -> bool:
@@ -70,7 +74,7 @@ class LamaEngine:
     name = "lama"
 
     def __init__(self, predict: Predictor, model_path: Path, weights_file: Path | None, threads: int,
-                 mkldnn: bool) -> None:
+                 mkldnn: bool, adaptive: bool = False) -> None:
         self._predict = predict
         self.model_path = model_path
         self.weights_file = weights_file
@@ -78,20 +82,25 @@ class LamaEngine:
         self.mkldnn = mkldnn
         self.pixels_per_second: float | None = None
         self.loaded_identity = file_identity(weights_file) if weights_file else None
-        self._lock = threading.Lock()
+        self._worker = INFERENCE_THREAD
+        self._idle = idle_cores() if adaptive else None  # None: --threads fixed it
+        self._threads_now = threads
 
     @classmethod
     def load(cls, path: str | Path, threads: int | None = None, mkldnn: bool = True, warm_up: bool = True,
              trusted: bool = False) -> "LamaEngine":
-        """Load ``path`` (big-lama dir, best.ckpt or TorchScript .pt), set threads/oneDNN, warm up."""
-        path = Path(path)
-        torch.backends.mkldnn.enabled = mkldnn
-        count = configure(threads)["threads"]
-        predict, weights = load_predictor(path, tiling_for(mkldnn), trusted)
-        engine = cls(predict, path, weights, count, uses_onednn(mkldnn))
-        if warm_up:
-            engine.warm_up()
-        return engine
+        """Load ``path`` (big-lama dir, best.ckpt or TorchScript .pt), set threads/oneDNN, warm up:
+        on the inference thread, like every pass after."""
+        def load_there() -> LamaEngine:
+            torch.backends.mkldnn.enabled = mkldnn
+            count = configure(threads)["threads"]
+            predict, weights = load_predictor(Path(path), tiling_for(mkldnn), trusted)
+            engine = cls(predict, Path(path), weights, count, uses_onednn(mkldnn), adaptive=threads is None)
+            if warm_up:
+                engine._warm_up_here()
+            return engine
+
+        return INFERENCE_THREAD.submit(load_there).result()
 
     def _window(self, rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return inpaint_uint8(self._predict, rgb, mask)
@@ -99,19 +108,26 @@ class LamaEngine:
     def inpaint(self, rgb: np.ndarray, mask: np.ndarray, options: InpaintOptions | None = None) -> np.ndarray:
         """rgb (H,W,3) uint8, mask (H,W) bool -> (H,W,3) uint8; unmasked pixels are bit-identical."""
         mask = check_inputs(rgb, mask)
-        with self._lock:
-            try:
-                return strategy.run(self._window, rgb, mask, options or InpaintOptions())
-            finally:
-                release_memory()
+        return self._worker.submit(self._inpaint_here, rgb, mask, options or InpaintOptions()).result()
+
+    def _inpaint_here(self, rgb: np.ndarray, mask: np.ndarray, options: InpaintOptions) -> np.ndarray:
+        if self._idle is not None and (chosen := self._idle.choose(self.threads)) != self._threads_now:
+            self._threads_now = configure(chosen)["threads"]
+        try:
+            return strategy.run(self._window, rgb, mask, options)
+        finally:
+            release_memory()
 
     def warm_up(self, size: int = WARM_UP_SIZE) -> float:
         """One small run (first-call allocations), then a timed one: pixels/second for UI estimates."""
+        return self._worker.submit(self._warm_up_here, size).result()
+
+    def _warm_up_here(self, size: int = WARM_UP_SIZE) -> float:
         options = InpaintOptions(strategy="original")
-        self.inpaint(*_synthetic(size // 2), options)
+        self._inpaint_here(*_synthetic(size // 2), options)
         rgb, mask = _synthetic(size)
         start = time.perf_counter()
-        self.inpaint(rgb, mask, options)
+        self._inpaint_here(rgb, mask, options)
         self.pixels_per_second = size * size / max(time.perf_counter() - start, 1e-9)
         return self.pixels_per_second
 
