@@ -138,7 +138,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _engine_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="LaMa model directory (config.yaml + models/best.ckpt) or file; "
                                         "default: $MAGICERASER_MODEL or the per-user data dir")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads, fixed (default: per request, the cores "
+                        "other programs leave idle)")
     parser.add_argument("--no-mkldnn", dest="mkldnn", action="store_false",
                         help="disable oneDNN, so an x86 host behaves like a riscv64 torch build")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
