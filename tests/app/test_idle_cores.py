@@ -28,10 +28,17 @@ def test_the_ceiling_is_never_passed() -> None:
     assert threads_for(2, 8, 0.0) == 2
 
 
+def _settled(idle: IdleCores) -> float:
+    """Other programs' load now (this process asleep): the background the assertions allow for."""
+    time.sleep(3 * SAMPLE_S)
+    return idle.others
+
+
 @pytest.mark.skipif(available_cores() < 2 or not os.path.exists("/proc/stat"), reason="needs 2 cores and /proc")
 def test_busy_cores_beside_the_service_leave_one_thread_until_they_stop() -> None:
     cores = available_cores()
     idle = IdleCores()
+    background = _settled(idle)
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores - 1)]
     try:
         time.sleep(4 * SAMPLE_S)
@@ -40,18 +47,20 @@ def test_busy_cores_beside_the_service_leave_one_thread_until_they_stop() -> Non
         for hog in hogs:
             hog.kill()
             hog.wait()
-    time.sleep(3 * SAMPLE_S)
+    after = _settled(idle)
     idle.close()
-    assert idle.others < 0.5, "the hogs stopped: their old load must not count"
+    assert after < background + 0.5, f"the hogs stopped, yet {after:.2f} cores count (background {background:.2f})"
 
 
 def test_this_process_own_work_does_not_count_as_busy() -> None:
     idle = IdleCores()
+    background = _settled(idle)
     end = time.monotonic() + 4 * SAMPLE_S
     while time.monotonic() < end:  # this process computing (a request's decode, the last pass)
         pass
     idle.close()
-    assert idle.others < 0.6, f"this process's own core counted as another program's: {idle.others:.2f} cores"
+    assert idle.others < background + 0.5, (f"this process's own core counted as another program's: "
+                                            f"{idle.others:.2f} cores (background {background:.2f})")
 
 
 def _wait_settings(threads: str) -> dict[str, str | None]:

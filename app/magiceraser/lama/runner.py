@@ -82,7 +82,6 @@ class LamaEngine:
         self.mkldnn = mkldnn
         self.pixels_per_second: float | None = None
         self.loaded_identity = file_identity(weights_file) if weights_file else None
-        self._worker = INFERENCE_THREAD
         self._idle = idle_cores() if adaptive else None  # None: --threads fixed it
         self._threads_now = threads
 
@@ -108,7 +107,7 @@ class LamaEngine:
     def inpaint(self, rgb: np.ndarray, mask: np.ndarray, options: InpaintOptions | None = None) -> np.ndarray:
         """rgb (H,W,3) uint8, mask (H,W) bool -> (H,W,3) uint8; unmasked pixels are bit-identical."""
         mask = check_inputs(rgb, mask)
-        return self._worker.submit(self._inpaint_here, rgb, mask, options or InpaintOptions()).result()
+        return INFERENCE_THREAD.submit(self._inpaint_here, rgb, mask, options or InpaintOptions()).result()
 
     def _inpaint_here(self, rgb: np.ndarray, mask: np.ndarray, options: InpaintOptions) -> np.ndarray:
         if self._idle is not None and (chosen := self._idle.choose(self.threads)) != self._threads_now:
@@ -120,7 +119,7 @@ class LamaEngine:
 
     def warm_up(self, size: int = WARM_UP_SIZE) -> float:
         """One small run (first-call allocations), then a timed one: pixels/second for UI estimates."""
-        return self._worker.submit(self._warm_up_here, size).result()
+        return INFERENCE_THREAD.submit(self._warm_up_here, size).result()
 
     def _warm_up_here(self, size: int = WARM_UP_SIZE) -> float:
         options = InpaintOptions(strategy="original")
