@@ -41,6 +41,7 @@ class CrossTarget:
     #: SYSROOT_INSIDE) instead of the root's ``:ARCH`` packages.
     sysroot: Path | None = None
     sysconfig_name: str = ""  # the sysroot's _sysconfigdata file (its name varies by distro)
+    start_files: str = ""  # the sysroot's dir holding crti.o, when the profile names one
 
     @property
     def options(self) -> str:
@@ -75,8 +76,7 @@ class CrossTarget:
         before the sysroot's, and never looks in openEuler's ``/usr/lib64`` at all."""
         if not self.sysroot:
             return self.flags
-        start_files = [d for d in self.profile.lib_dirs if (self.sysroot / d.lstrip("/") / "crti.o").is_file()]
-        extra = [f"-B{SYSROOT_INSIDE}{start_files[0].rstrip('/')}/"] if start_files else []
+        extra = [f"-B{SYSROOT_INSIDE}{self.start_files.rstrip('/')}/"] if self.start_files else []
         return (*self.flags, f"--sysroot={SYSROOT_INSIDE}", *extra)
 
     @property
@@ -151,7 +151,9 @@ def _with_sysroot(target: CrossTarget, given: str) -> CrossTarget:
     if not (interpreter.is_symlink() or interpreter.exists()):
         raise ConfigError(f"--sysroot {sysroot} has no usr/bin/python{py} (the smoke tests run it as target code)",
                           hint="install the target's Python (python3) into the sysroot")
-    return dataclasses.replace(target, sysroot=sysroot, sysconfig_name=str(configs[0].relative_to(sysroot)))
+    start_files = [d for d in target.profile.lib_dirs if (sysroot / d.lstrip("/") / "crti.o").is_file()]
+    return dataclasses.replace(target, sysroot=sysroot, sysconfig_name=str(configs[0].relative_to(sysroot)),
+                               start_files=start_files[0] if start_files else "")
 
 
 def cross_target(name: str | None, sysroot: str | None = None) -> CrossTarget:
