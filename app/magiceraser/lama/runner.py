@@ -17,7 +17,7 @@ from ..contract import check_inputs
 from ..errors import ModelError
 from ..modelpath import public_model_path
 from ..strategy import InpaintOptions
-from ..threads import configure, idle_cores, release_memory
+from ..threads import IdleTrim, configure, idle_cores
 from .fold import fold_batchnorm
 from .jit import load_jit
 from .loader import checkpoint_paths, load_generator
@@ -29,6 +29,8 @@ WARM_UP_SIZE = 256
 #: pass on another thread than the one that warmed up runs 0.3-0.4 s slower, each thread holding
 #: OpenMP and allocator state of its own (docs/benchmarks.md); one thread also keeps passes serial.
 INFERENCE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+#: Seconds without a request before freed memory goes back to the OS (threads.IdleTrim).
+TRIM_AFTER_IDLE_S = 2.0
 
 
 def is_torchscript(path: Path) -> bool:
@@ -84,6 +86,7 @@ class LamaEngine:
         self.loaded_identity = file_identity(weights_file) if weights_file else None
         self._idle = idle_cores() if adaptive else None  # None: --threads fixed it
         self._threads_now = threads
+        self._trim = IdleTrim(TRIM_AFTER_IDLE_S, INFERENCE_THREAD.submit)
 
     @classmethod
     def load(cls, path: str | Path, threads: int | None = None, mkldnn: bool = True, warm_up: bool = True,
@@ -115,7 +118,7 @@ class LamaEngine:
         try:
             return strategy.run(self._window, rgb, mask, options)
         finally:
-            release_memory()
+            self._trim.request_done()
 
     def warm_up(self, size: int = WARM_UP_SIZE) -> float:
         """One small run (first-call allocations), then a timed one: pixels/second for UI estimates."""
