@@ -13,6 +13,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
+from . import spectrum
 from .tiling import Tiling
 from .weights.config import GeneratorConfig
 from .weights.spec import FFCSpec, Layer, layer_plan
@@ -40,12 +41,8 @@ class FourierUnit(nn.Module):
         self.bn: nn.Module = nn.BatchNorm2d(2 * channels)  # nn.Identity once folded (fold.py)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        spec = torch.fft.rfftn(x, dim=(-2, -1), norm="ortho")
-        spec = torch.stack((spec.real, spec.imag), dim=2).reshape(n, 2 * c, h, -1)
-        spec = batchnorm_relu_(self.conv_layer(spec), self.bn)
-        spec = spec.view(n, c, 2, h, -1)
-        return torch.fft.irfftn(torch.complex(spec[:, :, 0], spec[:, :, 1]), s=(h, w), dim=(-2, -1), norm="ortho")
+        spec = batchnorm_relu_(self.conv_layer(spectrum.rfft2(x)), self.bn)
+        return spectrum.irfft2(spec, x.shape[-2], x.shape[-1])
 
 
 class SpectralTransform(nn.Module):
