@@ -7,9 +7,10 @@
 generator: one big-lama forward (random weights, BN stats drawn like trained ones), BatchNorm folded
 or not, at the window a 200x150 object gets in a 1920x1080 photo (456x408, a 57x51 grid at 1/8)
 and at the FFT-friendly sizes it could grow to. fft: one FourierUnit's rfft2 + irfft2 (192
-channels) at those grids through torch (MKL on x86) and through pocketfft (scipy.fft: the library
-torch uses where MKL is absent, as on riscv64). request: POST /api/v1/inpaint of a 1920x1080 PNG
-photo with one 200x150 object over HTTP on 127.0.0.1 to the real app, BN unfolded vs folded;
+channels) at those grids through torch (MKL on x86), through pocketfft (scipy.fft: the library
+torch uses where MKL is absent, as on riscv64) and as DFT matrix products (lama/spectrum.py).
+request: POST /api/v1/inpaint of a 1920x1080 PNG photo with one 200x150 object over HTTP on
+127.0.0.1 to the real app, BN unfolded vs folded;
 --profile writes a cProfile of one in-process request (Flask test client, same code path).
 Variants alternate run by run so a busy machine slows them alike; medians, CPU seconds (all
 threads) and the load average are printed.
@@ -40,6 +41,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from magiceraser.bench import object_mask, photo  # noqa: E402
+from magiceraser.lama import spectrum  # noqa: E402
 from magiceraser.lama.ffc import FFCResNetGenerator  # noqa: E402
 from magiceraser.lama.fold import fold_batchnorm  # noqa: E402
 from magiceraser.lama.predictor import generator_predictor  # noqa: E402
@@ -113,10 +115,14 @@ def bench_fft(repeats: int) -> None:
         return lambda: scipy.fft.irfftn(scipy.fft.rfftn(x, axes=(-2, -1), norm="ortho", workers=2),
                                         s=x.shape[-2:], axes=(-2, -1), norm="ortho", workers=2)
 
+    def dft(x: torch.Tensor) -> Callable[[], object]:
+        return lambda: spectrum.inverse_dft(spectrum.forward_dft(x), *x.shape[-2:])
+
     grids = {f"{w // 8}x{h // 8}": torch.rand(1, 192, h // 8, w // 8) for w, h in
              ((456, 408), (480, 408), (480, 432))}
     variants: dict[str, Callable[[], object]] = {f"torch {name}": torch_fft(x) for name, x in grids.items()}
     variants.update({f"pocketfft {name}": pocketfft(x.numpy()) for name, x in grids.items()})
+    variants.update({f"DFT matrix products {name}": dft(x) for name, x in grids.items()})
     report(interleaved(variants, repeats))
 
 
