@@ -32,6 +32,20 @@ def test_equals_direct_conv(batch, c_in, c_out, height, width, bias):
     torch.testing.assert_close(got.double(), reference, atol=2e-5 * max(1.0, reference.abs().max().item()), rtol=0)
 
 
+@pytest.mark.parametrize("pad", [(1, 1, 1, 1), (1, 1, 1, 0), (1, 1, 0, 1), (2, 3, 3, 2), (0, 2, 0, 0)])
+@pytest.mark.parametrize("mode", ["reflect", "constant"])
+def test_padding_is_applied_while_tiles_are_cut(pad, mode):
+    """Whole-image and band paddings (top or bottom only), wider ones, both modes: as F.pad + conv."""
+    torch.manual_seed(2)
+    conv = nn.Conv2d(5, 7, 3, bias=True)
+    x = torch.randn(2, 5, 11, 9)
+    reference = F.conv2d(F.pad(x.double(), pad, mode=mode), conv.weight.double(), conv.bias.double())
+    with torch.inference_mode():
+        got = conv3x3(x, transform_weight(conv.weight), conv.bias, pad, mode)
+    assert got.shape == reference.shape and got.is_contiguous()
+    torch.testing.assert_close(got.double(), reference, atol=2e-5 * reference.abs().max().item(), rtol=0)
+
+
 @pytest.mark.parametrize("budget", [None, 4096], ids=["whole", "bands"])
 @pytest.mark.parametrize("reflect", [True, False])
 def test_tiling_uses_winograd_for_3x3_stride_1(monkeypatch, budget, reflect):

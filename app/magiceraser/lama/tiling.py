@@ -64,15 +64,15 @@ class Tiling:
                                   streamed=method != "winograd")
         operand = transform_weight(weight) if method == "winograd" else weight
         if band >= h_out or k == 1:
-            padded = F.pad(x, (padding,) * 4, mode=mode) if padding else x
-            return self._valid_conv(method, padded, operand, bias, stride)
+            return self._padded_conv(method, x, (padding,) * 4, mode, operand, bias, stride)
         out = x.new_empty((n, c_out, h_out, w_out))
         for o0 in range(0, h_out, band):
             o1 = min(h_out, o0 + band)
             start, stop = o0 * stride - padding, (o1 - 1) * stride + k - padding
             top, bottom = max(0, -start), max(0, stop - h)
-            piece = F.pad(x[:, :, max(0, start):min(h, stop)], (padding, padding, top, bottom), mode=mode)
-            out[:, :, o0:o1] = self._valid_conv(method, piece, operand, bias, stride)
+            piece = x[:, :, max(0, start):min(h, stop)]
+            out[:, :, o0:o1] = self._padded_conv(method, piece, (padding, padding, top, bottom), mode, operand, bias,
+                                                 stride)
         return out
 
     def _method(self, weight: torch.Tensor, stride: int, c_in: int) -> str:
@@ -84,11 +84,14 @@ class Tiling:
         return "im2col"
 
     @staticmethod
-    def _valid_conv(method: str, x: torch.Tensor, operand: torch.Tensor, bias: torch.Tensor | None,
-                    stride: int) -> torch.Tensor:
-        """Unpadded conv of x; ``operand`` is the weight, or its Winograd transform."""
+    def _padded_conv(method: str, x: torch.Tensor, pad: tuple[int, int, int, int], mode: str, operand: torch.Tensor,
+                     bias: torch.Tensor | None, stride: int) -> torch.Tensor:
+        """Conv of x padded by ``pad`` (left, right, top, bottom); ``operand`` is the weight, or its
+        Winograd transform (which pads while it cuts tiles)."""
         if method == "winograd":
-            return conv3x3(x, operand, bias)
+            return conv3x3(x, operand, bias, pad, mode)
+        if any(pad):
+            x = F.pad(x, pad, mode=mode)
         if method == "shift-sum":
             return _shift_sum_conv(x, operand, bias)
         return F.conv2d(x, operand, bias, stride)

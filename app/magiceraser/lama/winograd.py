@@ -13,7 +13,6 @@ reference tiny model's output stays within 1.5e-6 of golden.npz.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 TILE = 4  # output tile side m; the input tile is m + 2
 _BT = [[4, 0, -5, 0, 1, 0],
@@ -55,15 +54,40 @@ def transform_weight(weight: torch.Tensor) -> torch.Tensor:
     return (_FILTER.to(weight.dtype) @ taps).view(36, c_in, c_out)
 
 
-def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """Valid (unpadded) stride-1 3x3 conv of x (N, C_in, H, W) with ``transform_weight`` output u.
+def _tiled_input(x: torch.Tensor, pad: tuple[int, int, int, int], mode: str, rows: int, cols: int) -> torch.Tensor:
+    """x padded by ``pad`` (left, right, top, bottom; "reflect" or "constant") inside one buffer of
+    whole 6x6 tiles: a single copy of x instead of one per padding. The fringe past the padded
+    image only reaches outputs that are cropped away; it is zeroed to keep it finite."""
+    left, right, top, bottom = pad
+    n, c, h, w = x.shape
+    height, width = h + top + bottom, w + left + right
+    buf = x.new_empty((n, c, rows * TILE + 2, cols * TILE + 2))
+    buf[:, :, top:top + h, left:left + w] = x
+    reflect = mode == "reflect"
+    for i in range(top):
+        buf[:, :, top - 1 - i, left:left + w] = x[:, :, i + 1] if reflect else 0
+    for i in range(bottom):
+        buf[:, :, top + h + i, left:left + w] = x[:, :, h - 2 - i] if reflect else 0
+    for j in range(left):
+        buf[:, :, :height, left - 1 - j] = buf[:, :, :height, left + 1 + j] if reflect else 0
+    for j in range(right):
+        buf[:, :, :height, left + w + j] = buf[:, :, :height, left + w - 2 - j] if reflect else 0
+    buf[:, :, height:] = 0
+    buf[:, :, :height, width:] = 0
+    return buf
 
-    Equals ``F.conv2d(x, weight, bias)`` up to float rounding."""
+
+def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None,
+            pad: tuple[int, int, int, int] = (0, 0, 0, 0), mode: str = "constant") -> torch.Tensor:
+    """Stride-1 3x3 conv of x (N, C_in, H, W) padded by ``pad`` (left, right, top, bottom) in
+    ``mode``, with ``transform_weight`` output u.
+
+    Equals ``F.conv2d(F.pad(x, pad, mode=mode), weight, bias)`` up to float rounding."""
     n, c_in, h, w = x.shape
     c_out = u.shape[-1]
-    h_out, w_out = h - 2, w - 2
+    h_out, w_out = h + pad[2] + pad[3] - 2, w + pad[0] + pad[1] - 2
     rows, cols = -(-h_out // TILE), -(-w_out // TILE)
-    x = F.pad(x, (0, cols * TILE + 2 - w, 0, rows * TILE + 2 - h))
+    x = _tiled_input(x, pad, mode, rows, cols)
     tiles = x.unfold(2, TILE + 2, TILE).unfold(3, TILE + 2, TILE)  # (n, c, rows, cols, 6, 6), a view
     tiles = tiles.permute(4, 5, 0, 2, 3, 1).reshape(36, n * rows * cols * c_in)
     v = (_INPUT.to(x.dtype) @ tiles).view(36, n * rows * cols, c_in)
@@ -73,4 +97,3 @@ def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None) -> torc
     if bias is not None:
         y = y + bias.view(1, -1, 1, 1)
     return y.contiguous()
-
