@@ -12,8 +12,10 @@ overrides). Then, per case (flavour, QEMU CPU):
    distro's BLAS;
 3. numpy's linalg tests (``--tests``: a ``-k`` expression; empty runs them all);
 4. ``magiceraser erase`` with the reference checkpoint: the golden result (and its wall time);
-5. sgemm GFLOP/s and the core OpenBLAS reports (``python -m magiceraser.blas``): information, not
-   a check; under emulation only the ratio between flavours means anything.
+5. sgemm GFLOP/s and the core OpenBLAS reports (``python -m magiceraser.blas``), and the time of
+   one big-lama generator pass (random weights, ``--pass-size``, 1 thread, the engine's
+   oneDNN-free path): information, not checks; under emulation only the ratio between flavours
+   means anything.
 
 qemu-user reads ``QEMU_CPU`` from the environment of each program it starts, so a case's CPU is
 set per command. Prints one line per check and a summary; exits 1 when a check failed.
@@ -41,6 +43,20 @@ CASES = (("generic", "rv64"), ("rvv128", "rv64,v=true,vext_spec=v1.0,vlen=128"),
 TEST_REQUIREMENTS = ("pytest==8.4.2",)
 CHECK_WHEELHOUSE = Path("/var/lib/rvforge-check/wheelhouse")
 BINDING_PROBE = "import torch; a = torch.ones(64, 64); print(float((a @ a)[0, 0]))"
+GENERATOR_PASS = """
+import time, torch
+from magiceraser.lama.ffc import FFCResNetGenerator
+from magiceraser.lama.runner import tiling_for
+from magiceraser.lama.weights.config import BIG_LAMA
+torch.manual_seed(0)
+torch.set_num_threads(1)
+model = FFCResNetGenerator(BIG_LAMA, tiling_for(False)).eval()
+x = torch.rand(1, 4, {size}, {size})
+with torch.inference_mode():
+    start = time.perf_counter()
+    out = model(x)
+print(f"{{time.perf_counter() - start:.1f}} s, output sum {{float(out.double().sum()):.6f}}")
+"""
 
 
 def _wheel(house: Path, prefix: str) -> Path | None:
@@ -81,7 +97,7 @@ def _tail(proc: subprocess.CompletedProcess[str]) -> str:
     return lines[-1] if lines else f"exit {proc.returncode}"
 
 
-def check_case(flavour: str, cpu: str, site: Path, tests: str) -> list[tuple[str, bool, str]]:
+def check_case(flavour: str, cpu: str, site: Path, tests: str, pass_size: int) -> list[tuple[str, bool, str]]:
     library = next((site / "rvforge_openblas" / flavour / "lib").glob("libopenblas*.so.0"))
     results = []
     proc = _run([str(PYTHON), "-m", "magiceraser.blas", "--self-test", str(library)], flavour, cpu)
@@ -112,6 +128,9 @@ def check_case(flavour: str, cpu: str, site: Path, tests: str) -> list[tuple[str
     except (ValueError, KeyError, TypeError):
         speed = _tail(proc)
     print(f"     {flavour:8} {cpu:24} {speed}", flush=True)
+    if pass_size:
+        proc = _run([str(PYTHON), "-c", GENERATOR_PASS.format(size=pass_size)], flavour, cpu)
+        print(f"     {flavour:8} {cpu:24} big-lama pass {pass_size}x{pass_size}: {_tail(proc)}", flush=True)
     return results
 
 
@@ -120,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("wheelhouse", type=Path)
     parser.add_argument("--tests", default="TestSolve or TestInv or TestCholesky or TestLstsq",
                         help="pytest -k expression over numpy's test_linalg.py ('' runs all of it)")
+    parser.add_argument("--pass-size", type=int, default=128,
+                        help="side of the big-lama generator pass timed per case (0: none)")
     parser.add_argument("--case", action="append", metavar="FLAVOUR@CPU",
                         help="only this case, e.g. rvv128@rv64,v=true,vlen=128 (repeatable)")
     args = parser.parse_args(argv)
@@ -129,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for flavour, cpu in cases:
         start = time.monotonic()
-        for name, ok, detail in check_case(flavour, cpu, site, args.tests):
+        for name, ok, detail in check_case(flavour, cpu, site, args.tests, args.pass_size):
             failed += not ok
             print(f"{'ok  ' if ok else 'FAIL'} {flavour:8} {cpu:24} {name}: {detail}", flush=True)
         print(f"     {flavour:8} {cpu:24} ({time.monotonic() - start:.0f} s)", flush=True)
