@@ -72,12 +72,16 @@ def iopaint_worker(model: str, image_path: str, mask_path: str) -> None:
 
 
 def make_model(path: Path) -> None:
-    """A traced big-lama (random weights, seed 0): the same kind of file as IOPaint's big-lama.pt."""
+    """A traced big-lama (random weights, seed 0): the same kind of file as IOPaint's big-lama.pt,
+    traced through the official graph's ops (plain convs, torch.fft), none of this engine's."""
+    from unittest import mock
+
     import torch
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_tuning import generator
 
+    from magiceraser.lama import spectrum
     from magiceraser.lama.tiling import Tiling
 
     model = generator()
@@ -92,7 +96,9 @@ def make_model(path: Path) -> None:
             pred = self.generator(torch.cat([image * (1 - mask), mask], dim=1))
             return mask * pred + (1 - mask) * image
 
-    with torch.no_grad():
+    official_fft = mock.patch.multiple(spectrum, FORWARD={"fft": spectrum.forward_fft},
+                                       INVERSE={"fft": spectrum.inverse_fft}, _CHOSEN={})
+    with torch.no_grad(), official_fft:
         traced = torch.jit.trace(Composited(), (torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64)), check_trace=False)
     traced.save(str(path))
 

@@ -25,6 +25,7 @@ import torch
 
 Method = Callable[..., torch.Tensor]
 FORWARD_KEY, INVERSE_KEY = 0, 1
+TRIALS = 3
 #: (direction, input shape...) -> the method kept for it
 _CHOSEN: dict[tuple[int, ...], str] = {}
 
@@ -93,19 +94,21 @@ INVERSE: dict[str, Method] = {"fft": inverse_fft, "dft": inverse_dft}
 
 
 def _fastest(key: tuple[int, ...], methods: dict[str, Method], *args: object) -> torch.Tensor:
-    """Run the method chosen for this shape; on the shape's first use run each twice (the first
-    run builds plans and matrices) and keep the one whose second run was faster."""
+    """Run the method chosen for this shape. On the shape's first use, run each once (plans and
+    matrices get built), then each ``TRIALS`` times in turn, and keep the one with the shortest run:
+    a single timing of a few milliseconds on a thread pool can be off by more than the difference."""
     chosen = _CHOSEN.get(key)
     if chosen is not None:
         return methods[chosen](*args)
-    timed = []
-    for name, method in methods.items():
-        method(*args)
-        start = time.perf_counter()
-        result = method(*args)
-        timed.append((time.perf_counter() - start, name, result))
-    _, _CHOSEN[key], result = min(timed, key=lambda entry: entry[0])
-    return result
+    results = {name: method(*args) for name, method in methods.items()}
+    best: dict[str, float] = {}
+    for _ in range(TRIALS):
+        for name, method in methods.items():
+            start = time.perf_counter()
+            method(*args)
+            best[name] = min(best.get(name, math.inf), time.perf_counter() - start)
+    _CHOSEN[key] = min(best, key=lambda name: best[name])
+    return results[_CHOSEN[key]]
 
 
 def rfft2(x: torch.Tensor) -> torch.Tensor:
