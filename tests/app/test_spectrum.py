@@ -68,6 +68,10 @@ def test_the_faster_method_is_kept_per_shape(monkeypatch: pytest.MonkeyPatch) ->
     assert spectrum.chosen_methods() == {(spectrum.FORWARD_KEY, 1, 3, 11, 13): "fast"}
     spectrum.rfft2(torch.randn(1, 3, 12, 13))  # a new shape is timed on its own
     assert len(spectrum.chosen_methods()) == 2
+    monkeypatch.setattr(spectrum, "REMEMBERED", 2)
+    spectrum.rfft2(torch.randn(1, 3, 14, 13))  # the oldest shape is forgotten, the memory stays bounded
+    forward = spectrum.FORWARD_KEY
+    assert list(spectrum.chosen_methods()) == [(forward, 1, 3, 12, 13), (forward, 1, 3, 14, 13)]
 
 
 @pytest.mark.parametrize("method", ["fft", "dft"])

@@ -26,6 +26,7 @@ import torch
 Method = Callable[..., torch.Tensor]
 FORWARD_KEY, INVERSE_KEY = 0, 1
 TRIALS = 3
+REMEMBERED = 1024
 #: (direction, input shape...) -> the method kept for it
 _CHOSEN: dict[tuple[int, ...], str] = {}
 
@@ -107,6 +108,8 @@ def _fastest(key: tuple[int, ...], methods: dict[str, Method], *args: object) ->
             start = time.perf_counter()
             method(*args)
             best[name] = min(best.get(name, math.inf), time.perf_counter() - start)
+    if len(_CHOSEN) >= REMEMBERED:
+        del _CHOSEN[next(iter(_CHOSEN))]  # a long-running service sees many window sizes: forget the oldest
     _CHOSEN[key] = min(best, key=lambda name: best[name])
     return results[_CHOSEN[key]]
 
