@@ -10,7 +10,8 @@ overrides). Then, per case (flavour, QEMU CPU):
 1. ``python -m magiceraser.blas --self-test`` on the flavour's library;
 2. which library torch's ``sgemm_`` is bound to (``LD_DEBUG=bindings``): the flavour, not the
    distro's BLAS;
-3. numpy's linalg tests (``--tests``: a ``-k`` expression; empty runs them all);
+3. numpy's linalg tests (``--tests``: a ``-k`` expression; empty runs them all), and scipy's
+   ``linalg`` solver tests when the wheelhouse has a scipy (built against the openblas wheel);
 4. ``magiceraser erase`` with the reference checkpoint: the golden result (and its wall time);
 5. sgemm GFLOP/s and the core OpenBLAS reports (``python -m magiceraser.blas``), and the time of
    one big-lama generator pass (random weights, ``--pass-size``, 1 thread, the engine's
@@ -41,6 +42,7 @@ PYTHON = VENV / "bin" / "python"
 CASES = (("generic", "rv64"), ("rvv128", "rv64,v=true,vext_spec=v1.0,vlen=128"),
          ("rvv128", "rv64,v=true,vext_spec=v1.0,vlen=256"), ("rvv256", "rv64,v=true,vext_spec=v1.0,vlen=256"))
 TEST_REQUIREMENTS = ("pytest==8.4.2",)
+SCIPY_TESTS = "TestSolve"
 CHECK_WHEELHOUSE = Path("/var/lib/rvforge-check/wheelhouse")
 BINDING_PROBE = "import torch; a = torch.ones(64, 64); print(float((a @ a)[0, 0]))"
 GENERATOR_PASS = """
@@ -66,14 +68,14 @@ def _wheel(house: Path, prefix: str) -> Path | None:
 
 def prepare(house: Path) -> tuple[Path, bool]:
     """The venv with the wheels; the site-packages dir and whether numpy is the wheelhouse's."""
-    openblas, pillow, numpy = (_wheel(house, name) for name in ("openblas", "pillow", "numpy"))
+    openblas, pillow, numpy, scipy = (_wheel(house, name) for name in ("openblas", "pillow", "numpy", "scipy"))
     if openblas is None or pillow is None:
         raise SystemExit(f"error: no {'openblas' if openblas is None else 'pillow'} linux_riscv64 wheel in "
                          f"{house}; fix: invoke build-wheels --cross-target debian-riscv64 --only openblas "
                          "--only pillow --wheelhouse DIR")
     if not PYTHON.exists():
         subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(VENV)], check=True)
-    wheels = [str(w) for w in (openblas, pillow, numpy) if w]
+    wheels = [str(w) for w in (openblas, pillow, numpy, scipy) if w]
     subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", *wheels], check=True)
     subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", *TEST_REQUIREMENTS], check=True)
     # The app's web side (the CLI imports it): from the riscv64 check's wheelhouse, else the index.
@@ -82,7 +84,8 @@ def prepare(house: Path) -> tuple[Path, bool]:
         subprocess.run(service, check=True)
     site = Path(subprocess.run([str(PYTHON), "-c", "import rvforge_openblas as o; print(o.HERE.parent)"],
                                capture_output=True, text=True, check=True).stdout.strip())
-    print(f"openblas wheel {openblas.name}; numpy {numpy.name if numpy else 'Debian (libblas.so.3)'}")
+    print(f"openblas wheel {openblas.name}; numpy {numpy.name if numpy else 'Debian (libblas.so.3)'}; "
+          f"scipy {scipy.name if scipy else 'none'}")
     return site, numpy is not None
 
 
@@ -112,6 +115,10 @@ def check_case(flavour: str, cpu: str, site: Path, tests: str, pass_size: int) -
     proc = _run([str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs",
                  "numpy.linalg.tests.test_linalg", *selection], flavour, cpu)
     results.append(("numpy linalg tests", proc.returncode == 0, _tail(proc)))
+    if (site / "scipy").is_dir():
+        proc = _run([str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs",
+                     "scipy.linalg.tests.test_basic", "-k", SCIPY_TESTS], flavour, cpu)
+        results.append(("scipy linalg tests", proc.returncode == 0, _tail(proc)))
     out = WORK / f"erased-{flavour}-{cpu.replace(',', '_').replace('=', '')}.png"
     start = time.monotonic()
     proc = _run([str(PYTHON), "-m", "magiceraser", "erase", str(REFERENCE / "image.png"), "--mask",
