@@ -50,7 +50,7 @@ def _dft_matrices(h: int, w: int) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
         weight[-1] = 1.0
     angle_back = 2 * math.pi * torch.outer(freqs, cols) / w
     back_w = torch.cat([torch.cos(angle_back), -torch.sin(angle_back)], 0) * torch.cat([weight, weight])[:, None]
-    return tuple(m.float() for m in (along_w, along_h, back_h, back_w / math.sqrt(w)))  # type: ignore[return-value]
+    return along_w.float(), along_h.float(), back_h.float(), (back_w / math.sqrt(w)).float()
 
 
 def forward_fft(x: torch.Tensor) -> torch.Tensor:
