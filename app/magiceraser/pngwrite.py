@@ -38,11 +38,10 @@ def encode(image: Image.Image, params: dict) -> bytes:
     """``image`` as PNG bytes with Pillow's ``save`` ``params`` (icc_profile, exif, dpi, pnginfo...)."""
     channels = CHANNELS.get(image.mode)
     if channels is None or image.width == 0 or image.height == 0:
-        out = io.BytesIO()
-        image.save(out, "PNG", **params)
-        return out.getvalue()
+        return _pillow(image, params)
     pixels = np.asarray(image).reshape(image.height, image.width * channels)
-    chunks = _chunks(_skeleton(image.mode, image.width, params))
+    # a one-row image of this mode and width, saved by Pillow with ``params``: every chunk but the pixels
+    chunks = _chunks(_pillow(Image.new(image.mode, (image.width, 1)), params))
     out = [SIGNATURE]
     idat_written = False
     for kind, body in chunks:
@@ -57,10 +56,9 @@ def encode(image: Image.Image, params: dict) -> bytes:
     return b"".join(out)
 
 
-def _skeleton(mode: str, width: int, params: dict) -> bytes:
-    """A one-row PNG of this mode and width that Pillow wrote with ``params``: every chunk but the pixels."""
+def _pillow(image: Image.Image, params: dict) -> bytes:
     out = io.BytesIO()
-    Image.new(mode, (width, 1)).save(out, "PNG", **params)
+    image.save(out, "PNG", **params)
     return out.getvalue()
 
 
