@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import faulthandler
 import ipaddress
 import logging
 import resource
+import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -148,6 +150,12 @@ def _allow_descriptors(wanted: int) -> None:
                                                     hard))
 
 
+def _dump_stacks_on(signum: int) -> None:
+    """``kill -USR1 PID`` writes every thread's Python stack to stderr (the service log) and the
+    service goes on: where a stuck request waits, without stopping it."""
+    faulthandler.register(signum, file=sys.stderr, all_threads=True, chain=False)
+
+
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 7777) -> None:
     """Listen (OSError if the port is taken), print the URL, then serve until interrupted.
 
@@ -156,6 +164,7 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 7777) -> None:
     sees it (so a slow upload holds no thread and no place in the queue) and refuses a body of
     over twice the limit from its Content-Length alone."""
     _allow_descriptors(CONNECTION_LIMITS["connection_limit"] + 100)
+    _dump_stacks_on(signal.SIGUSR1)
     server = create_server(app, host=host, port=port, threads=app.config["MAX_WAITING"] + 3,
                            max_request_body_size=2 * app.config["MAX_CONTENT_LENGTH"], ident="magiceraser",
                            **CONNECTION_LIMITS)

@@ -22,7 +22,7 @@ them on a quiet machine, fewer when others are busy.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import os
 import threading
 import time
@@ -141,11 +141,20 @@ def configure(threads: int | None = None) -> dict:
 
 def release_memory() -> None:
     """Hand freed heap pages back to the OS (glibc malloc_trim; no-op elsewhere)."""
-    name = ctypes.util.find_library("c")
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, looked up once among the symbols already loaded. Not through
+    ctypes.util.find_library: that runs ldconfig in a child process, and a fork from this threaded
+    service (OpenMP and OpenBLAS workers, samplers) can hang under qemu-user."""
     try:
-        ctypes.CDLL(name).malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
-        pass
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
 
 
 class IdleTrim:

@@ -14,9 +14,12 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import asdict
 from pathlib import Path
@@ -33,6 +36,7 @@ from rvforge.emulation.steps import StepRun
 from rvforge.errors import CheckFailed, ConfigError, DeployError
 from rvforge.host import facts, profiles
 from rvforge.log import info
+from rvforge.ontarget.release import Layout
 from rvforge.ontarget.wheeltags import project_name
 
 WORK = guest_pillow.WORK
@@ -46,7 +50,9 @@ APP_PYPROJECT = REPO_ROOT / "app" / "pyproject.toml"
 PROVIDED = {"torch", "numpy", "pillow"}
 #: Emulated riscv64 is 20-50x slower than native: torch alone takes ~20 s to import.
 HEALTH_TIMEOUT = 900
-REQUEST_TIMEOUT = 900
+#: The reference erase takes 3-4 s here once the service is up: 5 minutes means it is stuck.
+REQUEST_TIMEOUT = 300
+STACK_LINES = 80
 
 STEP_PROFILE = f"profile detected as {EXPECTED_PROFILE}"
 STEP_DOCTOR = "invoke doctor"
@@ -177,13 +183,32 @@ def check_erase(port: int) -> None:
                        "mask": _data_url(REFERENCE / "mask.png")}).encode()
     request = urllib.request.Request(f"http://127.0.0.1:{port}/predict", data=body,
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
-        answer = json.loads(response.read())
-        info(f"    inference {response.headers.get('X-Inference-Seconds')} s "
-             f"({response.headers.get('X-Engine')})")
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
+            answer = json.loads(response.read())
+            info(f"    inference {response.headers.get('X-Inference-Seconds')} s "
+                 f"({response.headers.get('X-Engine')})")
+    except TimeoutError:
+        _show_service_stacks()
+        raise CheckFailed(f"no answer from the deployed service within {REQUEST_TIMEOUT} s "
+                          "(its threads' stacks are above)") from None
     result = WORK / "predict-result.png"
     result.write_bytes(base64.b64decode(answer["result_image"].partition(",")[2]))
     subprocess.run([str(_release_python()), str(GOLDEN_COMPARE), str(result), str(REFERENCE)], check=True)
+
+
+def _show_service_stacks() -> None:
+    """Ask the stuck service for its threads' stacks (``magiceraser serve`` dumps them on SIGUSR1
+    into its log) and print the end of that log."""
+    layout = Layout(PREFIX)
+    try:
+        os.kill(int(layout.pid_file.read_text().strip()), signal.SIGUSR1)
+        time.sleep(2)
+        tail = layout.log_file.read_text(errors="replace").splitlines()[-STACK_LINES:]
+    except (OSError, ValueError) as exc:
+        info(f"    no stacks from the service: {exc}")
+        return
+    info("\n".join(f"    | {line}" for line in tail))
 
 
 def _release_python() -> Path:

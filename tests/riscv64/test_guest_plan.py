@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rvforge import REPO_ROOT
 from rvforge.build import recipes
 from rvforge.deploy import targets
 from rvforge.emulation import guest
+from rvforge.errors import CheckFailed
+from rvforge.ontarget.release import Layout
 
 
 def test_generated_target_is_a_valid_local_target(tmp_path, monkeypatch):
@@ -30,3 +39,40 @@ def test_service_runtime_follows_the_app_declaration():
     runtime = guest.service_runtime()
     assert "flask" in runtime and "waitress" in runtime
     assert not {"torch", "numpy", "pillow"} & set(runtime)
+
+
+STUCK_SERVICE = """
+import signal, socket, sys, time
+from magiceraser.server import _dump_stacks_on
+_dump_stacks_on(signal.SIGUSR1)
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen()
+print(listener.getsockname()[1], flush=True)
+connection, _ = listener.accept()
+time.sleep(60)  # reads nothing, answers nothing: a stuck request
+"""
+
+
+def test_a_stuck_erase_fails_with_the_service_stacks(tmp_path, monkeypatch, capsys):
+    """The service dumps its stacks on SIGUSR1 and keeps running; the check shows them and fails."""
+    layout = Layout(tmp_path)
+    layout.log_dir.mkdir()
+    layout.run.mkdir()
+    with layout.log_file.open("w") as log:
+        service = subprocess.Popen([sys.executable, "-c", STUCK_SERVICE], stdout=subprocess.PIPE, stderr=log,
+                                   text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "app")})
+    try:
+        port = int(service.stdout.readline())
+        layout.pid_file.write_text(f"{service.pid}\n")
+        monkeypatch.setattr(guest, "PREFIX", tmp_path)
+        monkeypatch.setattr(guest, "REQUEST_TIMEOUT", 1)
+        with pytest.raises(CheckFailed, match="no answer from the deployed service within 1 s"):
+            guest.check_erase(port)
+        assert service.poll() is None  # the dump did not stop it
+    finally:
+        service.kill()
+        service.wait()
+    shown = "".join(capsys.readouterr())
+    assert "(most recent call first)" in shown
+    assert 'File "<string>", line 10' in shown  # the sleep: where the stuck service waits
