@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from . import spectrum
+from .region import Box, local_decoder
 from .tiling import Tiling
 from .weights.config import GeneratorConfig
 from .weights.spec import FFCSpec, Layer, layer_plan
@@ -155,10 +156,18 @@ class FFCResNetGenerator(nn.Module):
                     layer = Layer("ffc", replace(layer.ffc, padding=layer.ffc.padding + pad))
             modules.append(_module_for(layer))
         self.model = nn.ModuleList(modules)
+        self.decoder = local_decoder(self.plan, self.conv_padding)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, needed: Box | None = None) -> torch.Tensor:
+        """The prediction; with ``needed``, correct only inside that box (the rest is zeros): the
+        local decoder then runs on the cells around it alone (region.py)."""
         state: Pair = (x, None)
+        cells = None
         for index, (layer, module) in enumerate(zip(self.plan, self.model)):
+            if needed is not None and self.decoder is not None and index == self.decoder.start:
+                grid = state[0]
+                cells = self.decoder.cells(needed, grid.shape[2], grid.shape[3])
+                state = (grid[:, :, cells.top:cells.bottom, cells.left:cells.right], None)
             if layer.kind in ("ffc", "block"):
                 state = module(state, self.tiling)
             elif layer.kind == "concat":
@@ -173,4 +182,9 @@ class FFCResNetGenerator(nn.Module):
                 state = (self.tiling.conv2d(state[0], module, self.conv_padding.get(index, 0)), None)
             elif layer.kind == "act":
                 state = (state[0].sigmoid_() if layer.act == "sigmoid" else state[0].tanh_(), None)
-        return state[0]
+        if cells is None or self.decoder is None:
+            return state[0]
+        out = state[0].new_zeros((*state[0].shape[:2], *x.shape[2:]))
+        at = cells.scaled(self.decoder.scale)
+        out[:, :, at.top:at.bottom, at.left:at.right] = state[0]
+        return out

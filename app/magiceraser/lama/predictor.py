@@ -10,6 +10,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .region import mask_box
+
 MODULO = 8
 MIN_SIZE = 16  # the 1/8-scale feature map needs 2 px for the reflect padding of the 3x3 convs
 # (image (1,3,H,W) in [0,1], binary mask (1,1,H,W)) -> composited image (1,3,H,W)
@@ -25,10 +27,11 @@ def pad_to_modulo(array: np.ndarray, modulo: int = MODULO, min_size: int = MIN_S
 
 
 def generator_predictor(generator: torch.nn.Module) -> Predictor:
-    """Wrap a raw generator: masked image + mask in, mask*pred + (1-mask)*image out."""
+    """Wrap a raw generator: masked image + mask in, mask*pred + (1-mask)*image out. The prediction
+    is needed only inside the mask's bounding box (region.py)."""
 
     def predict(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        pred = generator(torch.cat([image * (1 - mask), mask], dim=1))
+        pred = generator(torch.cat([image * (1 - mask), mask], dim=1), needed=mask_box(mask))
         return mask * pred + (1 - mask) * image
 
     return predict
