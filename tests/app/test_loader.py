@@ -143,7 +143,22 @@ def test_scripted_big_lama_weights_move_into_the_banded_generator():
     assert native is not None and native.tiling == Tiling()
     for (key, mine), theirs in zip(native.state_dict().items(), wrapper.generator.state_dict().values(), strict=True):
         assert torch.equal(mine, theirs), key
+        assert mine.data_ptr() == theirs.data_ptr(), f"{key} was copied: two copies of the weights in memory"
     assert native_generator(torch.nn.Linear(2, 2), Tiling()) is None
+
+
+def test_checkpoint_weights_are_not_copied(lama_reference, monkeypatch):
+    """The generator holds the tensors read from the checkpoint, not a copy of them."""
+    from magiceraser.lama import loader
+
+    read = {}
+    generator_state = loader.generator_state
+    monkeypatch.setattr(loader, "generator_state", lambda *args: read.setdefault("state", generator_state(*args)))
+    model = load_generator(lama_reference / "tiny-lama")
+    held = model.state_dict()
+    assert held.keys() == read["state"].keys()
+    assert all(held[key].data_ptr() == tensor.data_ptr() for key, tensor in read["state"].items())
+    assert not any(p.is_meta or p.requires_grad for p in model.parameters())
 
 
 def test_release_zip_is_recognised_and_the_install_command_given(tmp_path, clean_env, lama_reference):

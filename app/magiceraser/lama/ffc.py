@@ -188,3 +188,15 @@ class FFCResNetGenerator(nn.Module):
         at = cells.scaled(self.decoder.scale)
         out[:, :, at.top:at.bottom, at.left:at.right] = state[0]
         return out
+
+
+def generator_holding(state: dict[str, torch.Tensor], cfg: GeneratorConfig,
+                      tiling: Tiling | None = None) -> FFCResNetGenerator:
+    """A generator whose parameters are ``state``'s tensors themselves, in eval mode: built on the meta
+    device and then assigned, so no random initialisation runs and no second copy of the weights is
+    ever made (big-lama's are 204 MB; two copies at load were most of the service's peak memory).
+    Raises RuntimeError (strict load) when names or shapes differ."""
+    with torch.device("meta"):
+        model = FFCResNetGenerator(cfg, tiling)
+    model.load_state_dict(state, strict=True, assign=True)
+    return model.eval().requires_grad_(False)

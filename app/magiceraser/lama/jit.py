@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from ..errors import ModelError
-from .ffc import FFCResNetGenerator
+from .ffc import FFCResNetGenerator, generator_holding
 from .fold import fold_batchnorm
 from .predictor import Predictor, generator_predictor
 from .tiling import Tiling
@@ -40,9 +40,7 @@ def native_generator(module: torch.nn.Module, tiling: Tiling | None) -> FFCResNe
         prefix = anchor[: -len(_ANCHOR)]
         found = {key: state.get(prefix + key) for key in expected}
         if all(t is not None and tuple(t.shape) == shape for (key, shape), t in zip(expected.items(), found.values())):
-            generator = FFCResNetGenerator(BIG_LAMA, tiling)
-            generator.load_state_dict(found, strict=True)
-            return generator.eval().requires_grad_(False)
+            return generator_holding(found, BIG_LAMA, tiling)
     return None
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ..errors import CheckpointError, ModelError
-from .ffc import FFCResNetGenerator
+from .ffc import FFCResNetGenerator, generator_holding
 from .tiling import Tiling
 from .weights.checkpoint_index import stub_class
 from .weights.config import load_config
@@ -89,11 +89,9 @@ def load_generator(path: str | Path, tiling: Tiling | None = None, trusted: bool
     config_path, ckpt = checkpoint_paths(path)
     cfg = load_config(config_path)
     state = generator_state(ckpt, trusted)
-    model = FFCResNetGenerator(cfg, tiling)
     try:
-        model.load_state_dict(state, strict=True)
+        return generator_holding(state, cfg, tiling)
     except RuntimeError as exc:
         detail = str(exc).splitlines()
         raise ModelError(ckpt, f"weights do not match {config_path.name}: {' '.join(detail[1:3])[:400]}",
                          hint="use the config.yaml that came with this checkpoint") from None
-    return model.eval().requires_grad_(False)
