@@ -79,13 +79,12 @@ def make_model(path: Path) -> None:
     import torch
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_tuning import generator
+    from lama_samples import trained_looking_big_lama
 
     from magiceraser.lama import spectrum
     from magiceraser.lama.tiling import Tiling
 
-    model = generator()
-    model.tiling = Tiling(None)
+    model = trained_looking_big_lama(Tiling(None))
 
     class Composited(torch.nn.Module):
         def __init__(self) -> None:
@@ -123,6 +122,7 @@ def main() -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from live_server import live_server
+    from request_phases import report_phases, request_phases
 
     from magiceraser.bench import object_mask, photo
 
@@ -142,6 +142,7 @@ def main() -> None:
         servers = {"this engine before, POST /api/v1/inpaint": {"PYTHONPATH": str(args.baseline_app.resolve())},
                    **servers}
     timings: dict[str, list[tuple[float, float]]] = {name: [] for name in servers}
+    phases: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
     rss: dict[str, float] = {}
     theirs: list[dict] = []
     try:
@@ -157,6 +158,7 @@ def main() -> None:
                     answer = requests.post(f"{server.url}/api/v1/inpaint", timeout=600,
                                            files={"image": ("photo.png", image), "mask": ("mask.png", mask)})
                     answer.raise_for_status()
+                    phases[name].append(request_phases(answer.headers["Server-Timing"], time.perf_counter() - start))
                     if run:
                         timings[name].append((time.perf_counter() - start, cpu_seconds(server.process.pid) - cpu))
                 time.sleep(args.pause)
@@ -181,6 +183,7 @@ def main() -> None:
         wall, cpu = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
         medians.append((wall, cpu, peak))
         print(f"| {name} | {len(runs)} | {wall:.2f} | {min(r[0] for r in runs):.2f} | {cpu:.2f} | {peak:.0f} |")
+    report_phases(phases)
     (wall_a, cpu_a, rss_a), (wall_b, cpu_b, rss_b) = medians[-2:]
     print(f"IOPaint / this engine: wall {wall_b / wall_a:.2f}x, CPU {cpu_b / cpu_a:.2f}x, "
           f"peak RSS {rss_b / rss_a:.2f}x")

@@ -52,6 +52,7 @@ from rvforge.common import free_port  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lama_samples import trained_looking_big_lama  # noqa: E402
+from request_phases import report_phases, request_phases  # noqa: E402
 
 SIZE = (1920, 1080)
 WINDOWS = {"456x408": (408, 456), "480x408": (408, 480), "480x432": (432, 480)}
@@ -171,19 +172,9 @@ def _poster(url: str, image: bytes, mask: bytes, phases: list[dict[str, float]])
         answer = requests.post(url, files={"image": ("p.png", image), "mask": ("m.png", mask)}, timeout=600)
         wall = time.perf_counter() - start
         answer.raise_for_status()
-        timing = {name: float(dur) / 1000 for name, dur in
-                  (part.strip().split(";dur=") for part in answer.headers["Server-Timing"].split(","))}
-        phases.append({**timing, "http": wall - sum(timing.values())})
+        phases.append(request_phases(answer.headers["Server-Timing"], wall))
         return answer
     return run
-
-
-def report_phases(phases: dict[str, list[dict[str, float]]]) -> None:
-    names = list(next(iter(phases.values()))[0])
-    print(f"| variant | {' | '.join(f'median {name} s' for name in names)} |\n|---{'|---' * len(names)}|")
-    for variant, runs in phases.items():
-        medians = [statistics.median(run[name] for run in runs[1:]) for name in names]  # runs[0]: warm-up
-        print(f"| {variant} | {' | '.join(f'{value:.3f}' for value in medians)} |")
 
 
 LOAD_BEFORE = os.getloadavg()
