@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from magiceraser.lama.runner import tiling_for
-from magiceraser.lama.tiling import Tiling
-from magiceraser.lama.winograd import conv3x3, transform_weight
+from magiceraser.lama.tiling import DEFAULT_BUDGET, Tiling
+from magiceraser.lama.winograd import conv3x3, ffc_conv3x3, transform_weight
 
 
 @pytest.mark.parametrize("batch,c_in,c_out,height,width", [
@@ -76,3 +76,27 @@ def test_engine_without_onednn_uses_winograd_and_onednn_does_not():
     assert tiling_for(mkldnn=False).winograd
     if torch.backends.mkldnn.is_available():
         assert not tiling_for(mkldnn=True).winograd
+
+
+@pytest.mark.parametrize("budget", [DEFAULT_BUDGET, 20000, None], ids=["shared tiles", "bands", "no winograd"])
+@pytest.mark.parametrize("biases", [(True, False, True), (False, True, False), (True, True, True)],
+                         ids=["folded", "g2l only", "all"])
+def test_an_ffc_s_three_convs_equal_them_one_by_one(monkeypatch, budget, biases):
+    """(l2l(x_l) + g2l(x_g), l2g(x_l)) with x_l's tiles shared, whole or banded, as the direct convs."""
+    torch.manual_seed(3)
+    l2l, l2g, g2l = (nn.Conv2d(c_in, c_out, 3, bias=bias) for (c_in, c_out), bias
+                     in zip(((6, 5), (6, 11), (9, 5)), biases, strict=True))
+    x_l, x_g = torch.randn(1, 6, 23, 19), torch.randn(1, 9, 23, 19)
+
+    def direct(conv, x):
+        return F.conv2d(F.pad(x.double(), (1,) * 4, mode="reflect"), conv.weight.double(),
+                        None if conv.bias is None else conv.bias.double())
+
+    shared = []
+    monkeypatch.setattr("magiceraser.lama.tiling.ffc_conv3x3", lambda *a: shared.append(a) or ffc_conv3x3(*a))
+    with torch.inference_mode():
+        got_l, got_g = Tiling(budget, winograd=budget is not None).ffc_convs(x_l, x_g, l2l, l2g, g2l, 1)
+    assert bool(shared) == (budget == DEFAULT_BUDGET)
+    for got, expected in ((got_l, direct(l2l, x_l) + direct(g2l, x_g)), (got_g, direct(l2g, x_l))):
+        assert got.shape == expected.shape
+        torch.testing.assert_close(got.double(), expected, atol=2e-5 * expected.abs().max().item(), rtol=0)

@@ -79,6 +79,9 @@ class FFC(nn.Module):
         x_l, x_g = x
         spec, pad = self.spec, self.spec.padding
         out_l = out_g = None
+        if spec.in_cl and spec.in_cg and spec.out_cl and spec.out_cg:
+            out_l, out_g = tiling.ffc_convs(x_l, x_g, self.convl2l, self.convl2g, self.convg2l, pad)
+            return out_l, out_g.add_(self.convg2g(x_g))
         if spec.out_cl:
             out_l = tiling.conv2d(x_l, self.convl2l, pad) if spec.in_cl else None
             if spec.in_cg:

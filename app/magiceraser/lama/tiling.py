@@ -11,12 +11,13 @@ inputs (the 7x7 head) skip im2col altogether: one GEMM to per-tap maps, then shi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from .winograd import conv3x3, transform_weight
+from .winograd import conv3x3, ffc_conv3x3, transform_weight
 
 DEFAULT_BUDGET = 96 * 2**20
 DEFAULT_WORK_SET = 4 * 2**20
@@ -55,7 +56,6 @@ class Tiling:
         n, c_in, h, w = x.shape
         c_out = weight.shape[0]
         h_out = (h + 2 * padding - k) // stride + 1
-        w_out = (w + 2 * padding - k) // stride + 1
         mode = "reflect" if reflect else "constant"
         method = self._method(weight, stride, c_in)
         # floats per output pixel of the method's work buffer (Winograd: 36/16 per channel in and out)
@@ -63,17 +63,25 @@ class Tiling:
         band = self.rows_per_band(per_pixel * x.element_size() * n * (w + 2 * padding), h_out,
                                   streamed=method != "winograd")
         operand = transform_weight(weight) if method == "winograd" else weight
-        if band >= h_out or k == 1:
-            return self._padded_conv(method, x, (padding,) * 4, mode, operand, bias, stride)
-        out = x.new_empty((n, c_out, h_out, w_out))
-        for o0 in range(0, h_out, band):
-            o1 = min(h_out, o0 + band)
-            start, stop = o0 * stride - padding, (o1 - 1) * stride + k - padding
-            top, bottom = max(0, -start), max(0, stop - h)
-            piece = x[:, :, max(0, start):min(h, stop)]
-            out[:, :, o0:o1] = self._padded_conv(method, piece, (padding, padding, top, bottom), mode, operand, bias,
-                                                 stride)
-        return out
+        return _in_bands(x, c_out, k, stride, padding, h_out if k == 1 else band,
+                         lambda piece, pad: self._padded_conv(method, piece, pad, mode, operand, bias, stride))
+
+    def ffc_convs(self, x_l: torch.Tensor, x_g: torch.Tensor, l2l: torch.nn.Conv2d, l2g: torch.nn.Conv2d,
+                  g2l: torch.nn.Conv2d, padding: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """An FFC's convs of spatial kernels: (l2l(x_l) + g2l(x_g), l2g(x_l)), reflect-padded. In one
+        band of Winograd 3x3 convs they share x_l's tiles (winograd.ffc_conv3x3); else one by one."""
+        n, c_l, h, w = x_l.shape
+        h_out = h + 2 * padding - 2
+        channels = c_l + x_g.shape[1] + l2l.out_channels + l2g.out_channels
+        winograd = all(self._method(conv.weight, conv.stride[0], conv.in_channels) == "winograd"
+                       for conv in (l2l, l2g, g2l))
+        shared = winograd and self.rows_per_band(3 * channels * x_l.element_size() * n * (w + 2 * padding),
+                                                 h_out) >= h_out
+        if not shared:
+            return self.conv2d(x_l, l2l, padding).add_(self.conv2d(x_g, g2l, padding)), self.conv2d(x_l, l2g, padding)
+        bias_l = l2l.bias if g2l.bias is None else g2l.bias if l2l.bias is None else l2l.bias + g2l.bias
+        return ffc_conv3x3(x_l, x_g, transform_weight(l2l.weight), transform_weight(l2g.weight),
+                           transform_weight(g2l.weight), bias_l, l2g.bias, (padding,) * 4, "reflect")
 
     def _method(self, weight: torch.Tensor, stride: int, c_in: int) -> str:
         k = weight.shape[-1]
@@ -121,6 +129,24 @@ class Tiling:
         if bias is not None:
             out += bias.view(1, -1, 1, 1)
         return out
+
+
+def _in_bands(x: torch.Tensor, c_out: int, k: int, stride: int, padding: int, band: int,
+              conv: Callable[[torch.Tensor, tuple[int, int, int, int]], torch.Tensor]) -> torch.Tensor:
+    """``conv(piece, (left, right, top, bottom) padding)`` over bands of ``band`` output rows, each
+    from exactly the input rows that reach it (padding only at the real top and bottom edges)."""
+    n, _, h, w = x.shape
+    h_out = (h + 2 * padding - k) // stride + 1
+    w_out = (w + 2 * padding - k) // stride + 1
+    if band >= h_out:
+        return conv(x, (padding,) * 4)
+    out = x.new_empty((n, c_out, h_out, w_out))
+    for o0 in range(0, h_out, band):
+        o1 = min(h_out, o0 + band)
+        start, stop = o0 * stride - padding, (o1 - 1) * stride + k - padding
+        top, bottom = max(0, -start), max(0, stop - h)
+        out[:, :, o0:o1] = conv(x[:, :, max(0, start):min(h, stop)], (padding, padding, top, bottom))
+    return out
 
 
 def _shift_sum_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

@@ -12,6 +12,8 @@ reference tiny model's output stays within 1.5e-6 of golden.npz.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 TILE = 4  # output tile side m; the input tile is m + 2
@@ -39,19 +41,23 @@ def _kron(matrix: list[list[float]]) -> torch.Tensor:
     return torch.kron(m, m).float()
 
 
+#: The product whose output transform is 1 at all 16 outputs (column 1 of A^T is all ones): a bias
+#: added there reaches every output pixel, at 1/16 of the cost of adding it to the output.
+BIAS_PRODUCT = 1 * (TILE + 2) + 1
 _INPUT = _kron(_BT)     # (36, 36): 6x6 input tile -> 36 products' inputs
 _FILTER = _kron(_G)     # (36, 9): 3x3 filter -> 36 products' weights
 _OUTPUT = _kron(_AT)    # (16, 36): 36 products -> 4x4 output tile
 
 
-def transform_weight(weight: torch.Tensor) -> torch.Tensor:
-    """(C_out, C_in, 3, 3) filter -> (36, C_in, C_out) Winograd-domain GEMM operands.
+def transform_weight(*weights: torch.Tensor) -> torch.Tensor:
+    """(C_out, C_in, 3, 3) filters of one C_in -> (36, C_in, sum of C_out) Winograd-domain GEMM
+    operands, the filters' outputs side by side.
 
     Computed per call, not cached: the transformed filters are 4x the size of big-lama's 3x3
     weights (~600 MB), while transforming them all costs well under 5 % of a forward pass."""
-    c_out, c_in = weight.shape[:2]
-    taps = weight.detach().permute(2, 3, 1, 0).reshape(9, c_in * c_out)
-    return (_FILTER.to(weight.dtype) @ taps).view(36, c_in, c_out)
+    taps = torch.cat([weight.detach().permute(2, 3, 1, 0) for weight in weights], dim=3)
+    c_in, c_out = taps.shape[2:]
+    return (_FILTER.to(taps.dtype) @ taps.reshape(9, c_in * c_out)).view(36, c_in, c_out)
 
 
 def _tiled_input(x: torch.Tensor, pad: tuple[int, int, int, int], mode: str, rows: int, cols: int) -> torch.Tensor:
@@ -77,23 +83,56 @@ def _tiled_input(x: torch.Tensor, pad: tuple[int, int, int, int], mode: str, row
     return buf
 
 
-def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None,
-            pad: tuple[int, int, int, int] = (0, 0, 0, 0), mode: str = "constant") -> torch.Tensor:
-    """Stride-1 3x3 conv of x (N, C_in, H, W) padded by ``pad`` (left, right, top, bottom) in
-    ``mode``, with ``transform_weight`` output u.
+@dataclass(frozen=True)
+class Tiles:
+    """An input in the Winograd domain: ``v`` (36, tiles, C_in) and where its outputs go."""
 
-    Equals ``F.conv2d(F.pad(x, pad, mode=mode), weight, bias)`` up to float rounding."""
+    v: torch.Tensor
+    n: int
+    rows: int
+    cols: int
+    h_out: int
+    w_out: int
+
+
+def to_tiles(x: torch.Tensor, pad: tuple[int, int, int, int] = (0, 0, 0, 0), mode: str = "constant") -> Tiles:
+    """x (N, C_in, H, W) padded by ``pad`` (left, right, top, bottom) in ``mode``, cut into 6x6 tiles
+    4 apart and input-transformed."""
     n, c_in, h, w = x.shape
-    c_out = u.shape[-1]
     h_out, w_out = h + pad[2] + pad[3] - 2, w + pad[0] + pad[1] - 2
     rows, cols = -(-h_out // TILE), -(-w_out // TILE)
     x = _tiled_input(x, pad, mode, rows, cols)
     tiles = x.unfold(2, TILE + 2, TILE).unfold(3, TILE + 2, TILE)  # (n, c, rows, cols, 6, 6), a view
     tiles = tiles.permute(4, 5, 0, 2, 3, 1).reshape(36, n * rows * cols * c_in)
     v = (_INPUT.to(x.dtype) @ tiles).view(36, n * rows * cols, c_in)
-    products = torch.bmm(v, u)  # (36, tiles, c_out): the 4x fewer multiplies live here
-    y = (_OUTPUT.to(x.dtype) @ products.view(36, -1)).view(TILE, TILE, n, rows, cols, c_out)
-    y = y.permute(2, 5, 3, 0, 4, 1).reshape(n, c_out, rows * TILE, cols * TILE)[:, :, :h_out, :w_out]
+    return Tiles(v, n, rows, cols, h_out, w_out)
+
+
+def from_tiles(products: torch.Tensor, tiles: Tiles, bias: torch.Tensor | None) -> torch.Tensor:
+    """Products (36, tiles, C_out) + bias -> the (N, C_out, H_out, W_out) output."""
     if bias is not None:
-        y = y + bias.view(1, -1, 1, 1)
-    return y.contiguous()
+        products[BIAS_PRODUCT] += bias
+    c_out = products.shape[-1]
+    y = (_OUTPUT.to(products.dtype) @ products.view(36, -1)).view(TILE, TILE, tiles.n, tiles.rows, tiles.cols, c_out)
+    y = y.permute(2, 5, 3, 0, 4, 1).reshape(tiles.n, c_out, tiles.rows * TILE, tiles.cols * TILE)
+    return y[:, :, :tiles.h_out, :tiles.w_out].contiguous()
+
+
+def conv3x3(x: torch.Tensor, u: torch.Tensor, bias: torch.Tensor | None,
+            pad: tuple[int, int, int, int] = (0, 0, 0, 0), mode: str = "constant") -> torch.Tensor:
+    """Stride-1 3x3 conv of x (N, C_in, H, W) padded by ``pad`` (left, right, top, bottom) in
+    ``mode``, with ``transform_weight`` output u.
+
+    Equals ``F.conv2d(F.pad(x, pad, mode=mode), weight, bias)`` up to float rounding."""
+    tiles = to_tiles(x, pad, mode)
+    return from_tiles(torch.bmm(tiles.v, u), tiles, bias)  # the 4x fewer multiplies live in bmm
+
+
+def ffc_conv3x3(x_l: torch.Tensor, x_g: torch.Tensor, u_l2l: torch.Tensor, u_l2g: torch.Tensor, u_g2l: torch.Tensor,
+                bias_l: torch.Tensor | None, bias_g: torch.Tensor | None, pad: tuple[int, int, int, int] = (0, 0, 0, 0),
+                mode: str = "constant") -> tuple[torch.Tensor, torch.Tensor]:
+    """An FFC's three 3x3 convs: (l2l(x_l) + g2l(x_g), l2g(x_l)). x_l is cut into tiles once for
+    both of its convs, and the local sum is taken among the products, before one output transform."""
+    local, global_ = to_tiles(x_l, pad, mode), to_tiles(x_g, pad, mode)
+    products = torch.bmm(local.v, u_l2l).baddbmm_(global_.v, u_g2l)
+    return from_tiles(products, local, bias_l), from_tiles(torch.bmm(local.v, u_l2g), local, bias_g)
