@@ -62,6 +62,10 @@ class EmulationError(ForgeError):
     exit_code = 8
 
 
+class GuestLingered(EmulationError):
+    """A guest command finished but left processes that kept the emulated session open."""
+
+
 class Busy(ForgeError):
     """Another run holds what this run needs: the build cache, a deploy prefix or the models dir."""
 

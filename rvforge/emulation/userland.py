@@ -11,11 +11,12 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Sequence
 
 from rvforge import REPO_ROOT
-from rvforge.errors import EmulationError
+from rvforge.errors import EmulationError, GuestLingered
 
 SCRIPTS = REPO_ROOT / "ci" / "riscv64"
 #: Guest path of the checkout copy: guest writes (venv, egg-info, wheels) never reach the host tree.
@@ -61,17 +62,65 @@ def guest_argv(rootfs: Path, argv: Sequence[str], cwd: str = GUEST_SRC) -> list[
     return _script("run.sh", "--rootfs", str(rootfs), "--cwd", cwd, "--", *argv)
 
 
-def run_in_guest(rootfs: Path, argv: Sequence[str], cwd: str = GUEST_SRC, timeout: float | None = None) -> None:
+#: How long a guest session may go on once its command has written its result file. proot
+#: waits for every guest process, so one the command left behind (a service's stuck child) would
+#: otherwise hold the session, and whatever waits for it, open until the overall timeout.
+LINGER = 60.0
+POLL = 1.0
+
+
+def run_in_guest(rootfs: Path, argv: Sequence[str], cwd: str = GUEST_SRC, timeout: float | None = None,
+                 done_file: Path | None = None) -> None:
     """Run ``argv`` as riscv64 code; output streams through. Raises EmulationError on failure.
 
-    The whole proot session is one process group, killed as a group on timeout: proot
-    waits for every guest process, so a stray guest daemon would otherwise hang it."""
-    proc = subprocess.Popen(guest_argv(rootfs, argv, cwd), start_new_session=True)
+    The whole proot session is one process group, killed as a group on timeout, or LINGER seconds
+    after ``done_file`` appeared (GuestLingered names the processes that were left)."""
+    code = run_session(guest_argv(rootfs, argv, cwd), timeout, done_file)
+    if code != 0:
+        raise EmulationError(f"guest command failed with exit code {code}: {' '.join(argv)}")
+
+
+def run_session(argv: Sequence[str], timeout: float | None = None, done_file: Path | None = None) -> int:
+    """Run ``argv`` as its own process group and return its exit code; the group is killed on
+    timeout, on any exception, or LINGER seconds after ``done_file`` appeared."""
+    proc = subprocess.Popen(argv, start_new_session=True)
     try:
-        code = proc.wait(timeout=timeout)
+        code = _wait(proc, timeout, done_file)
     except BaseException:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         raise
-    if code != 0:
-        raise EmulationError(f"guest command failed with exit code {code}: {' '.join(argv)}")
+    return code
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float | None, done_file: Path | None) -> int:
+    started = time.monotonic()
+    done_at: float | None = None
+    while True:
+        try:
+            return proc.wait(timeout=POLL)
+        except subprocess.TimeoutExpired:
+            now = time.monotonic()
+        if timeout is not None and now - started > timeout:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        if done_at is None and done_file is not None and done_file.exists():
+            done_at = now
+        if done_at is not None and now - done_at > LINGER:
+            left = session_processes(proc.pid)
+            raise GuestLingered(f"the guest command finished, but its session still ran {LINGER:.0f} s later; "
+                                "killed: " + "; ".join(left or ["(no process listed)"]))
+
+
+def session_processes(group: int) -> list[str]:
+    """``pid: command line`` of every live process in process group ``group``, proot's own included."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[2]) != group or fields[0] == "Z":
+                continue
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        found.append(f"{stat.parent.name}: {cmdline.strip()}")
+    return sorted(found, key=lambda line: int(line.partition(":")[0]))

@@ -88,13 +88,21 @@ start() {{
   while [ ! -s "$PIDFILE" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
   echo "started (pid $(cat "$PIDFILE" 2>/dev/null))"
 }}
+group() {{
+  # The service's whole process group when start's setsid made it the leader, so nothing it
+  # started outlives it (a stray child would keep a login or container session open).
+  stat=$(cat /proc/"$1"/stat 2>/dev/null) || {{ echo "$1"; return; }}
+  set -- "$1" ${{stat##*) }}
+  if [ "$4" = "$1" ]; then echo "-$1"; else echo "$1"; fi
+}}
 stop() {{
   if ! running; then rm -f "$PIDFILE"; echo "not running"; return 0; fi
   pid=$(cat "$PIDFILE")
-  kill "$pid"
+  target=$(group "$pid")
+  kill -TERM "$target"
   n=0
-  while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
-  kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  while kill -0 "$target" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
+  kill -0 "$target" 2>/dev/null && kill -KILL "$target"
   rm -f "$PIDFILE"
   echo "stopped (pid $pid)"
 }}

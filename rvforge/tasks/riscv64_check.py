@@ -19,7 +19,7 @@ from pathlib import Path
 from rvforge.cross import wheels as cross_wheels
 from rvforge.emulation import guest_pillow, host_helper, userland
 from rvforge.emulation.steps import Outcome, StepRun
-from rvforge.errors import CheckFailed, EmulationError
+from rvforge.errors import CheckFailed, EmulationError, GuestLingered
 from rvforge.log import info
 
 GUEST_VENV = "/opt/rvforge/venv"
@@ -35,8 +35,12 @@ fi
 {GUEST_VENV}/bin/python -c 'import platform, rvforge
 print("    rvforge", rvforge.__version__, "on", platform.machine())'
 """
-#: Generous: numpy-free, but pip, doctor, Pillow builds and an emulated erase add up.
-GUEST_TIMEOUT = 3 * 3600
+#: Doctor, Pillow through distcc, deploy and an erase: 5-10 min here, 30 on a busy host.
+GUEST_TIMEOUT = 40 * 60
+#: Pillow compiled inside the userland: 8-10 min here.
+NATIVE_BUILD_TIMEOUT = 30 * 60
+#: The emulated benchmark: 4-10 min here.
+BENCH_TIMEOUT = 30 * 60
 
 STEP_USERLAND = "riscv64 userland ready"
 STEP_COPY = f"checkout copied to the userland's {userland.GUEST_SRC}"
@@ -45,6 +49,7 @@ STEP_CROSS = (f"invoke build-wheels --cross-target {host_helper.PROFILE} --sysro
               "(on this machine)")
 STEP_HELPER = f"invoke build-helper --profile {host_helper.PROFILE} on 127.0.0.1 (this machine)"
 STEP_HELPER_JOBS = "the helper's log shows the guest's compile jobs"
+STEP_SESSION_END = "the guest session ended with its checks (no process left behind)"
 #: The helper's slots: this machine's cores also run the emulation.
 HELPER_SLOTS = 2
 
@@ -68,15 +73,24 @@ def _guest_outcomes(root: Path, native_build: bool, skip_bench: bool, distcc: st
     argv += ["--native-build"] if native_build else []
     argv += ["--skip-bench"] if skip_bench else []
     argv += ["--distcc", distcc] if distcc else []
+    timeout = guest_timeout(native_build, skip_bench)
+    ended = Outcome(STEP_SESSION_END, True, 0.0)
     try:
-        userland.run_in_guest(root, argv, timeout=GUEST_TIMEOUT)
+        userland.run_in_guest(root, argv, timeout=timeout, done_file=summary)
+    except GuestLingered as err:
+        ended = Outcome(STEP_SESSION_END, False, userland.LINGER, str(err))
     except (EmulationError, OSError) as err:
         info(f"    {err}")
     except subprocess.TimeoutExpired:
-        info(f"    the guest checks did not finish within {GUEST_TIMEOUT} s")
+        info(f"    the guest checks did not finish within {timeout:.0f} s")
     if not summary.is_file():
         return [Outcome("guest checks (rvforge.emulation.guest)", False, 0.0, "ended without a summary")]
-    return [Outcome(**item) for item in json.loads(summary.read_text())]
+    return [*(Outcome(**item) for item in json.loads(summary.read_text())), ended]
+
+
+def guest_timeout(native_build: bool, skip_bench: bool) -> float:
+    """The guest steps take 5-10 min warm; these bounds only stop a stuck run from eating CI's time."""
+    return GUEST_TIMEOUT + (NATIVE_BUILD_TIMEOUT if native_build else 0) + (0 if skip_bench else BENCH_TIMEOUT)
 
 
 def main(rootfs: str | None = None, skip_build: bool = False, skip_bench: bool = False,

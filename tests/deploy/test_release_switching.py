@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+import time
 import urllib.request
 from pathlib import Path
 
@@ -115,6 +116,40 @@ def test_run_script_passes_the_service_config(tmp_path):
     assert "export MAGICERASER_HOME=/home/u/.local/share/magiceraser\n" in script
     assert (f"exec {tmp_path}/venv/bin/python -m magiceraser serve --host 0.0.0.0 --port 8080 "
             "--model /m/big-lama --threads 4 --no-mkldnn \"$@\"") in script
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_stop_ends_what_the_service_started(tmp_path):
+    """A child the service left behind (a hung helper process, say) must not outlive ``stop``: it
+    would keep the user's session, or a container's, from ending."""
+    layout = release.Layout(tmp_path)
+    run_service = layout.current / "bin" / "run-service"
+    run_service.parent.mkdir(parents=True)
+    child_pid = tmp_path / "child.pid"
+    run_service.write_text(f"#!/bin/sh\nsh -c 'trap \"\" TERM; echo $$ > {child_pid}; exec sleep 300' &\n"
+                           "sleep 300\n")  # no exec: the pid file's process must name the prefix
+    run_service.chmod(0o755)
+    manager = service.PidFileManager(layout, service.ServiceConfig())
+    manager.install()
+    manager.start()
+    try:
+        for _ in range(50):
+            if child_pid.is_file() and child_pid.read_text().strip():
+                break
+            time.sleep(0.1)
+        pids = [int(layout.pid_file.read_text()), int(child_pid.read_text())]
+        assert all(_alive(pid) for pid in pids)
+    finally:
+        manager.stop()
+    assert not any(_alive(pid) for pid in pids), "the service or its child outlived stop"
+    assert not manager.running()
 
 
 def write_target(path: Path, prefix: Path, **extra) -> Path:

@@ -11,7 +11,7 @@ from PIL import Image
 
 from rvforge.emulation import userland
 from rvforge.emulation.steps import StepRun
-from rvforge.errors import BuildFailed
+from rvforge.errors import BuildFailed, GuestLingered
 
 
 def test_checklist_keeps_going_and_skips_dependents(capsys):
@@ -59,6 +59,30 @@ def compare(repo_root):
         return subprocess.run([sys.executable, str(repo_root / "ci" / "riscv64" / "golden_compare.py"),
                                str(result), str(reference)], capture_output=True, text=True)
     return run
+
+
+def test_a_session_held_open_by_a_leftover_process_is_ended_and_named(tmp_path, monkeypatch):
+    """proot waits for every guest process: a session whose command finished but left one behind
+    must end LINGER seconds later, naming what was left, instead of at the overall timeout."""
+    monkeypatch.setattr(userland, "LINGER", 1.0)
+    monkeypatch.setattr(userland, "POLL", 0.2)
+    done = tmp_path / "summary.json"
+    script = f"sleep 300 & echo '{{}}' > {done}; wait"
+    with pytest.raises(GuestLingered, match="sleep 300") as raised:
+        userland.run_session(["sh", "-c", script], timeout=120, done_file=done)
+    leftover = int(str(raised.value).split("killed: ")[1].split(":")[0])
+    assert not userland.session_processes(leftover)
+
+
+def test_a_session_that_ends_with_its_command_returns_its_code(tmp_path):
+    done = tmp_path / "summary.json"
+    assert userland.run_session(["sh", "-c", f"echo '{{}}' > {done}; exit 3"], timeout=60, done_file=done) == 3
+
+
+def test_a_stuck_session_is_killed_at_its_timeout(monkeypatch):
+    monkeypatch.setattr(userland, "POLL", 0.2)
+    with pytest.raises(subprocess.TimeoutExpired):
+        userland.run_session(["sleep", "300"], timeout=1)
 
 
 def test_golden_compare_accepts_the_reference_result(compare, lama_reference):
