@@ -42,7 +42,10 @@ class Runtime:
 
     engine: Engine
     queue: InferenceQueue
-    blas: BlasHealth = field(default_factory=BlasHealth)
+    blas: BlasHealth = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.blas = BlasHealth(gate=self.queue.housekeeping)
 
 
 def runtime() -> Runtime:

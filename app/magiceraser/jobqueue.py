@@ -29,9 +29,11 @@ class InferenceQueue:
         self._running = False
         self._admitted = 0
         self._last_seconds = 1.0
+        # Housekeeping turns in line or running: never counted as requests, so none is refused for them.
+        self._chores = 0
 
     def _waiting(self) -> int:
-        return self._next_ticket - self._now_serving - (1 if self._running else 0)
+        return self._next_ticket - self._now_serving - (1 if self._running else 0) - self._chores
 
     @property
     def waiting(self) -> int:
@@ -63,13 +65,26 @@ class InferenceQueue:
     @contextmanager
     def turn(self) -> Iterator[float]:
         """Wait for this request's turn; yields the seconds spent waiting. Raises QueueFull."""
+        with self._in_line(refuse=True) as waited:
+            yield waited
+
+    @contextmanager
+    def housekeeping(self) -> Iterator[float]:
+        """A turn for the service's own work (the BLAS measurement): it waits its turn like a
+        request, but is never refused and does not count toward the retry estimate."""
+        with self._in_line(refuse=False) as waited:
+            yield waited
+
+    @contextmanager
+    def _in_line(self, refuse: bool) -> Iterator[float]:
         arrived = time.perf_counter()
         with self._cond:
             waiting = self._waiting()
-            if self._next_ticket > self._now_serving and waiting >= self.max_waiting:
+            if refuse and self._next_ticket > self._now_serving and waiting >= self.max_waiting:
                 raise self._refusal(waiting)
             ticket = self._next_ticket
             self._next_ticket += 1
+            self._chores += 0 if refuse else 1
             while ticket != self._now_serving or self._running:
                 self._cond.wait()
             self._running = True
@@ -78,7 +93,10 @@ class InferenceQueue:
             yield started - arrived
         finally:
             with self._cond:
-                self._last_seconds = time.perf_counter() - started
+                if refuse:
+                    self._last_seconds = time.perf_counter() - started
+                else:
+                    self._chores -= 1
                 self._running = False
                 self._now_serving += 1
                 self._cond.notify_all()

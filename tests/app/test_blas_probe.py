@@ -237,6 +237,35 @@ def test_health_state_answers_at_once_and_measures_once_in_the_background():
     assert calls == [0, 0.3]  # the cheap read, then exactly one measurement
 
 
+def test_health_measures_only_between_erases_and_never_looks_beyond_this_process(monkeypatch):
+    """The measurement takes the inference queue's turn: while an erase holds it, sgemm waits.
+    The service reports the OpenBLAS it loaded, and never asks the dynamic linker (ldconfig in a
+    child process, forked from a threaded service)."""
+    from magiceraser.jobqueue import InferenceQueue
+
+    def no_ldconfig() -> None:
+        raise AssertionError("the service asked ldconfig")
+
+    monkeypatch.setattr(library, "system_default", no_ldconfig)
+    queue = InferenceQueue()
+    state = BlasHealth(seconds=0.2, gate=queue.housekeeping)
+    with queue.turn():
+        assert state.snapshot()["measurement"] == "running"
+        state.wait(1.0)
+        assert state.snapshot()["measurement"] == "running"  # still waiting for the erase to end
+    state.wait(60)
+    assert state.snapshot()["measurement"] == "done"
+
+
+def test_a_process_without_openblas_reports_none_loaded(monkeypatch):
+    monkeypatch.setattr(library, "loaded", lambda: [])
+    monkeypatch.setattr(library, "system_default", lambda: pytest.fail("the service asked ldconfig"))
+    state = BlasHealth(seconds=0.2)
+    blas = state.snapshot()
+    assert blas["library"] is None and blas["measurement"] == "no library"
+    assert "no OpenBLAS" in blas["verdict"]
+
+
 def test_health_over_http_carries_the_blas_object(server):
     blas = server.health()["blas"]
     assert set(blas) >= {"library", "version", "corename", "threads", "vector_extension", "verdict", "gflops",

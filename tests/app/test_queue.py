@@ -86,6 +86,38 @@ def test_no_waiting_allowed():
         InferenceQueue(max_waiting=-1)
 
 
+def test_housekeeping_waits_its_turn_and_never_gets_a_request_refused():
+    """A chore (the BLAS measurement) waits for the running erase; a request arriving while a
+    chore waits or runs is served after it, not refused, even with no waiting places at all."""
+    queue = InferenceQueue(max_waiting=0)
+    order: list[str] = []
+    release = threading.Event()
+
+    def chore() -> None:
+        with queue.housekeeping():
+            order.append("chore")
+            release.wait(5)
+
+    def request() -> None:
+        with queue.turn():
+            order.append("request")
+
+    with queue.turn():
+        chores = threading.Thread(target=chore)
+        chores.start()
+        time.sleep(0.2)
+        assert order == []  # the running erase holds the turn
+    time.sleep(0.2)
+    assert order == ["chore"]
+    requests_ = threading.Thread(target=request)
+    requests_.start()  # would raise QueueFull if the chore counted as a request
+    time.sleep(0.2)
+    release.set()
+    chores.join(5)
+    requests_.join(5)
+    assert order == ["chore", "request"]
+
+
 def test_eight_concurrent_clients_against_a_queue_of_two(tiny_model):
     """All 8 get an answer (the image, or 503 + Retry-After), accepted ones in arrival order."""
     size = 512  # full-resolution run on the tiny model (~1-2 s here): long enough for the queue to fill

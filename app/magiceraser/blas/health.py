@@ -3,14 +3,17 @@
 The first health call reads the cheap facts (library, core, threads, vector unit, verdict: a few
 milliseconds) and starts one background thread that measures sgemm for MEASURE_SECONDS; until it
 finishes, ``gflops`` is null and ``measurement`` is ``"running"``. Later calls return the stored
-result: the measurement runs once per process.
+result: the measurement runs once per process. It runs inside ``gate`` (the service passes its
+inference queue's turn), so it never shares the cores, or the BLAS, with an erase: each would
+slow the other, and the number would be wrong.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 from .probe import run
 
@@ -18,9 +21,11 @@ MEASURE_SECONDS = 1.0
 
 
 class BlasHealth:
-    def __init__(self, seconds: float = MEASURE_SECONDS, probe: Callable[..., dict[str, Any]] = run) -> None:
+    def __init__(self, seconds: float = MEASURE_SECONDS, probe: Callable[..., dict[str, Any]] = run,
+                 gate: Callable[[], ContextManager[Any]] = contextlib.nullcontext) -> None:
         self._seconds = seconds
         self._probe = probe
+        self._gate = gate
         self._lock = threading.Lock()
         self._report: dict[str, Any] | None = None
         self._measurement = "not started"
@@ -30,7 +35,7 @@ class BlasHealth:
         """The ``blas`` object of the health answer; starts the one measurement on the first call."""
         with self._lock:
             if self._report is None:
-                self._report = self._probe(seconds=0)
+                self._report = self._probe(seconds=0, system=False)  # the library this process uses
                 if self._report["library"] is None:
                     self._measurement = "no library"
                 else:
@@ -47,7 +52,8 @@ class BlasHealth:
     def _measure(self) -> None:
         assert self._report is not None
         try:
-            measured = self._probe(self._report["library"], seconds=self._seconds)
+            with self._gate():
+                measured = self._probe(self._report["library"], seconds=self._seconds)
         except Exception as exc:  # a broken library must not take the service down; health says why
             with self._lock:
                 self._measurement = f"failed: {type(exc).__name__}: {exc}"

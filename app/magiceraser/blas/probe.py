@@ -12,7 +12,7 @@ from typing import Any
 from . import cpu, library, sgemm, verdict
 
 
-def _choose(path: str | Path | None, directory: Path | None) -> tuple[str | None, str, str | None]:
+def _choose(path: str | Path | None, directory: Path | None, system: bool) -> tuple[str | None, str, str | None]:
     """(library path or None, where it came from, why none was found)."""
     if path is not None:
         return (str(path), "given", None) if Path(path).exists() else (None, "given", f"{path} does not exist")
@@ -22,18 +22,22 @@ def _choose(path: str | Path | None, directory: Path | None) -> tuple[str | None
     mapped = library.loaded()
     if mapped:  # the one without a symbol prefix is what torch links; numpy's wheel carries a prefixed copy
         return sorted(mapped, key=lambda p: "scipy_openblas" in p)[0], "loaded", None
+    if not system:
+        return None, "loaded", "no OpenBLAS loaded in this process"
     default = library.system_default()
     if default:
         return default, "system", None
     return None, "system", "no OpenBLAS loaded in this process and none on the dynamic linker's path"
 
 
-def run(path: str | Path | None = None, *, directory: Path | None = None, seconds: float = 2.0) -> dict[str, Any]:
-    """Probe ``path`` (or the first OpenBLAS in ``directory``, or the one this process loaded, or the
-    system's); ``seconds`` of sgemm (0: no benchmark). Never raises for a missing or broken library:
-    the report's verdict says so."""
+def run(path: str | Path | None = None, *, directory: Path | None = None, seconds: float = 2.0,
+        system: bool = True) -> dict[str, Any]:
+    """Probe ``path`` (or the first OpenBLAS in ``directory``, or the one this process loaded, or,
+    with ``system``, the dynamic linker's: finding that runs ldconfig in a child process, which a
+    threaded service must not fork); ``seconds`` of sgemm (0: no benchmark). Never raises for a
+    missing or broken library: the report's verdict says so."""
     unit, hwprobe_note = cpu.detect()
-    chosen, source, error = _choose(path, directory)
+    chosen, source, error = _choose(path, directory, system)
     report: dict[str, Any] = {
         "library": None, "source": source, "loaded": library.loaded(), "version": None, "corename": None,
         "config": None, "threads": None, "error": error, "sgemm": None,
