@@ -79,12 +79,12 @@ def _guest_outcomes(root: Path, native_build: bool, skip_bench: bool, distcc: st
         userland.run_in_guest(root, argv, timeout=timeout, done_file=summary)
     except GuestLingered as err:
         ended = Outcome(STEP_SESSION_END, False, userland.LINGER, str(err))
-    except (EmulationError, OSError) as err:
+    except (EmulationError, OSError) as err:  # a failed step: the summary says which
         info(f"    {err}")
     except subprocess.TimeoutExpired:
-        info(f"    the guest checks did not finish within {timeout:.0f} s")
+        ended = Outcome(STEP_SESSION_END, False, timeout, f"the guest checks did not finish within {timeout:.0f} s")
     if not summary.is_file():
-        return [Outcome("guest checks (rvforge.emulation.guest)", False, 0.0, "ended without a summary")]
+        return [Outcome("guest checks (rvforge.emulation.guest)", False, 0.0, "ended without a summary"), ended]
     return [*(Outcome(**item) for item in json.loads(summary.read_text())), ended]
 
 

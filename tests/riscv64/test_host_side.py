@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ from PIL import Image
 
 from rvforge.emulation import userland
 from rvforge.emulation.steps import StepRun
-from rvforge.errors import BuildFailed, GuestLingered
+from rvforge.errors import BuildFailed, EmulationError, GuestLingered
 
 
 def test_checklist_keeps_going_and_skips_dependents(capsys):
@@ -83,6 +84,32 @@ def test_a_stuck_session_is_killed_at_its_timeout(monkeypatch):
     monkeypatch.setattr(userland, "POLL", 0.2)
     with pytest.raises(subprocess.TimeoutExpired):
         userland.run_session(["sleep", "300"], timeout=1)
+
+
+@pytest.mark.parametrize("outcome, session_ok", [
+    (None, True),
+    (EmulationError("guest command failed with exit code 1"), True),  # a failed step; the summary says which
+    (GuestLingered("killed: 12: sleep 300"), False),
+    (subprocess.TimeoutExpired(["proot"], 2400), False),
+])
+def test_how_the_guest_session_ended_is_a_step_of_its_own(tmp_path, monkeypatch, outcome, session_ok):
+    """The host side reads the guest's summary and adds whether the session itself ended: a
+    session killed at the bound, or held open by a leftover process, fails that step."""
+    from rvforge.tasks import riscv64_check
+
+    def guest(root, argv, timeout, done_file):
+        assert timeout == riscv64_check.guest_timeout(False, True)
+        done_file.parent.mkdir(parents=True, exist_ok=True)
+        done_file.write_text(json.dumps([{"name": "invoke doctor", "passed": True, "seconds": 1.0, "detail": ""}]))
+        if outcome is not None:
+            raise outcome
+
+    monkeypatch.setattr(userland, "run_in_guest", guest)
+    outcomes = riscv64_check._guest_outcomes(tmp_path, native_build=False, skip_bench=True, distcc=None)
+    assert [o.name for o in outcomes] == ["invoke doctor", riscv64_check.STEP_SESSION_END]
+    assert outcomes[-1].passed is session_ok
+    if not session_ok:
+        assert str(outcome.args[0] if isinstance(outcome, GuestLingered) else 2400) in outcomes[-1].detail
 
 
 def test_golden_compare_accepts_the_reference_result(compare, lama_reference):
