@@ -66,6 +66,15 @@ def accepts_connections(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
+def process_stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (state, ppid, pgrp, ...), None when
+    the process is gone. The name is cut at its last ')': it may hold spaces and parentheses."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except (OSError, ValueError):
+        return None
+
+
 def last_lines(text: str, count: int = 1, empty: str = "(no output)") -> str:
     """The last ``count`` lines of ``text`` that say something, joined by " | " (for one-line errors)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]

@@ -65,26 +65,27 @@ class InferenceQueue:
     @contextmanager
     def turn(self) -> Iterator[float]:
         """Wait for this request's turn; yields the seconds spent waiting. Raises QueueFull."""
-        with self._in_line(refuse=True) as waited:
+        with self._in_line(chore=False) as waited:
             yield waited
 
     @contextmanager
     def housekeeping(self) -> Iterator[float]:
         """A turn for the service's own work (the BLAS measurement): it waits its turn like a
         request, but is never refused and does not count toward the retry estimate."""
-        with self._in_line(refuse=False) as waited:
+        with self._in_line(chore=True) as waited:
             yield waited
 
     @contextmanager
-    def _in_line(self, refuse: bool) -> Iterator[float]:
+    def _in_line(self, chore: bool) -> Iterator[float]:
         arrived = time.perf_counter()
         with self._cond:
             waiting = self._waiting()
-            if refuse and self._next_ticket > self._now_serving and waiting >= self.max_waiting:
+            if not chore and self._next_ticket > self._now_serving and waiting >= self.max_waiting:
                 raise self._refusal(waiting)
             ticket = self._next_ticket
             self._next_ticket += 1
-            self._chores += 0 if refuse else 1
+            if chore:
+                self._chores += 1
             while ticket != self._now_serving or self._running:
                 self._cond.wait()
             self._running = True
@@ -93,10 +94,10 @@ class InferenceQueue:
             yield started - arrived
         finally:
             with self._cond:
-                if refuse:
-                    self._last_seconds = time.perf_counter() - started
-                else:
+                if chore:
                     self._chores -= 1
+                else:
+                    self._last_seconds = time.perf_counter() - started
                 self._running = False
                 self._now_serving += 1
                 self._cond.notify_all()

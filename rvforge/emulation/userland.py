@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rvforge import REPO_ROOT
+from rvforge.common import process_stat
 from rvforge.errors import EmulationError, GuestLingered
 
 SCRIPTS = REPO_ROOT / "ci" / "riscv64"
@@ -114,13 +115,13 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float | None, done_file: Path 
 def session_processes(group: int) -> list[str]:
     """``pid: command line`` of every live process in process group ``group``, proot's own included."""
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for pid in sorted(int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()):
+        fields = process_stat(pid)
+        if not fields or fields[0] == "Z" or int(fields[2]) != group:
+            continue
         try:
-            fields = stat.read_text().rpartition(")")[2].split()
-            if int(fields[2]) != group or fields[0] == "Z":
-                continue
-            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, IndexError, ValueError):
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
             continue  # gone meanwhile
-        found.append(f"{stat.parent.name}: {cmdline.strip()}")
-    return sorted(found, key=lambda line: int(line.partition(":")[0]))
+        found.append(f"{pid}: {cmdline.strip()}")
+    return found

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from deploy_support import invoke, offline_env
 
+from rvforge.common import process_stat
 from rvforge.errors import DeployError
 from rvforge.ontarget import actions, release, service
 from rvforge.ontarget.settings import Settings
@@ -119,11 +120,8 @@ def test_run_script_passes_the_service_config(tmp_path):
 
 
 def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
+    fields = process_stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def test_stop_ends_what_the_service_started(tmp_path):
