@@ -146,14 +146,26 @@ def test_finished_flavours_are_kept_after_a_failure(library_recipe):
 
 
 # A Python extension that links the library through pkg-config, and (like CMake's try_run probes)
-# runs a program linked against it while it builds.
+# runs a program linked against it while it builds. Like torch's FindOpenBLAS, CMake looks the
+# library up by its plain name, and a program links the development file it found by full path.
 SETUP = textwrap.dedent("""\
     import subprocess
     from setuptools import Extension, setup
     libs = subprocess.run(["pkg-config", "--libs", "shout"], capture_output=True, text=True, check=True).stdout.split()
     subprocess.run(["gcc", "-o", "probe", "probe.c", *libs], check=True)
     assert subprocess.run(["./probe"], capture_output=True, text=True, check=True).stdout == "plain"
+    subprocess.run(["cmake", "-S", "find", "-B", "find/build"], check=True)
+    found = open("find/build/found.txt").read()
+    assert found.endswith("/site-packages/shout_libs/plain/lib/libshout.so"), found
+    subprocess.run(["gcc", "-o", "probe-cmake", "probe.c", found], check=True)
+    assert subprocess.run(["./probe-cmake"], capture_output=True, text=True, check=True).stdout == "plain"
     setup(name="loud", version="1.0", ext_modules=[Extension("loud", ["loud.c"], extra_link_args=libs)])
+    """)
+FIND = textwrap.dedent("""\
+    cmake_minimum_required(VERSION 3.18)
+    project(find C)
+    find_library(SHOUT_LIB NAMES shout)
+    file(WRITE ${CMAKE_BINARY_DIR}/found.txt "${SHOUT_LIB}")
     """)
 PROBE = textwrap.dedent("""\
     #include <stdio.h>
@@ -172,14 +184,15 @@ LOUD = textwrap.dedent("""\
 
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="the fixture's flavours are for x86_64")
 def test_a_recipe_depending_on_the_library_builds_against_its_wheel(library_recipe, tmp_path):
-    """The build venv holds the library's wheel: pkg-config finds its fallback flavour, programs run
-    during the build load it, and the extension runs whichever flavour the loader picks."""
+    """The build venv holds the library's wheel: pkg-config and CMake find its fallback flavour,
+    programs run during the build load it, and the extension runs whichever flavour the loader
+    picks."""
     source = tmp_path / "loud-src"
-    source.mkdir()
-    for name, text in (("setup.py", SETUP), ("probe.c", PROBE), ("loud.c", LOUD)):
+    (source / "find").mkdir(parents=True)
+    for name, text in (("setup.py", SETUP), ("probe.c", PROBE), ("loud.c", LOUD), ("find/CMakeLists.txt", FIND)):
         (source / name).write_text(text)
     recipe = {"schema": 1, "name": "loud", "version": "1.0", "source": {"kind": "local", "path": str(source)},
-              "system": ["c-compiler", "python-headers", "pkg-config"], "depends": ["shout"],
+              "system": ["c-compiler", "python-headers", "pkg-config", "cmake"], "depends": ["shout"],
               "build_requires": ["setuptools==80.9.0"],
               "test": {"script": "import loud; assert loud.says() == 'plain', loud.says(); print('loud ok')"}}
     (library_recipe["recipes"] / "loud.yaml").write_text(json.dumps(recipe))
