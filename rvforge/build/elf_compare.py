@@ -41,13 +41,19 @@ class ElfObject:
         return b"".join(data for key, data in self.sections if key == name)
 
 
-def read_object(path: Path) -> ElfObject:
-    """The sections of a little-endian ELF64 object (what every target here produces); a file
-    that is not one is a ValueError naming it."""
-    data = path.read_bytes()
-    machine = machine_of(data[:64])
-    if machine is None or data[4] != 2 or data[5] != 1:
-        raise ValueError(f"{path.name} is not a little-endian ELF64 object")
+@dataclass(frozen=True)
+class SectionHeader:
+    name: str
+    kind: int
+    offset: int  # in the file
+    size: int
+
+
+def section_headers(data: bytes, label: str) -> list[SectionHeader]:
+    """The section headers of a little-endian ELF64 file (what every target here produces), in
+    file order; a file that is not one is a ValueError naming it (``label``)."""
+    if machine_of(data[:64]) is None or data[4] != 2 or data[5] != 1:
+        raise ValueError(f"{label} is not a little-endian ELF64 object")
     try:
         shoff, = struct.unpack_from("<Q", data, 0x28)
         shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
@@ -57,11 +63,20 @@ def read_object(path: Path) -> ElfObject:
         for name_idx, kind, _flags, _addr, offset, size, *_ in headers[1:]:
             start = names_off + name_idx
             name = data[start:data.index(b"\0", start)].decode(errors="replace")
-            body = str(size).encode() if kind == _NOBITS else data[offset:offset + size]
-            sections.append((name, body))
+            sections.append(SectionHeader(name, kind, offset, size))
     except (struct.error, IndexError, ValueError):
-        raise ValueError(f"{path.name} is a truncated or malformed ELF object") from None
-    return ElfObject(machine, tuple(sections))
+        raise ValueError(f"{label} is a truncated or malformed ELF object") from None
+    return sections
+
+
+def read_object(path: Path) -> ElfObject:
+    """The sections of a little-endian ELF64 object; a file that is not one is a ValueError naming it."""
+    data = path.read_bytes()
+    machine = machine_of(data[:64])
+    sections = tuple((s.name, str(s.size).encode() if s.kind == _NOBITS else data[s.offset:s.offset + s.size])
+                     for s in section_headers(data, path.name))
+    assert machine is not None  # section_headers refused anything else
+    return ElfObject(machine, sections)
 
 
 def gcc_version(obj: ElfObject) -> str | None:

@@ -15,10 +15,10 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Sequence, TextIO
 
 from rvforge import __version__
-from rvforge.build import buildenv, diagnose, estimates, library, library_wheel, patches, resume, sources
+from rvforge.build import buildenv, diagnose, estimates, library, library_wheel, patches, resume, runpaths, sources
 from rvforge.build.compile import compile_step
 from rvforge.build.plan import PlanEntry
 from rvforge.build.progress_log import Journal, journal_path
@@ -134,11 +134,19 @@ def build_wheel(recipe: Recipe, fetched: Path, ctx: buildenv.BuildContext, deps:
 
     compile_step(f"compile {recipe.name} {recipe.version}", command, ctx.jobs, log, work.root,
                  what=f"building {recipe.name}", journal=journal, resumed=resumed)
-    wheels = list(work.dist.glob("*.whl"))
+    return finished_wheel(recipe, work.dist, [work.root], buildenv.site_packages(work.venv), epoch), epoch
+
+
+def finished_wheel(recipe: Recipe, dist: Path, build_dirs: Sequence[Path | str], site: Path, epoch: int) -> Path:
+    """The one wheel a build made in ``dist``, its search paths into ``build_dirs`` removed
+    (``runpaths``), checked to link the library wheels installed in ``site`` for the build."""
+    wheels = list(dist.glob("*.whl"))
     if len(wheels) != 1:
         raise BuildFailed(f"building {recipe.name} produced {len(wheels)} wheels, expected one")
-    library_wheel.require_linked(wheels[0], library_wheel.installed_sonames(buildenv.site_packages(work.venv)))
-    return wheels[0], epoch
+    for line in runpaths.drop_from_wheel(wheels[0], build_dirs, epoch):
+        info(f"    search path into the build removed: {line}")
+    library_wheel.require_linked(wheels[0], library_wheel.installed_sonames(site))
+    return wheels[0]
 
 
 def _ensure_openblas_pc(ctx: buildenv.BuildContext) -> None:

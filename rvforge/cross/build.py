@@ -181,13 +181,10 @@ def _build(ctx: CrossContext, recipe: Recipe, tree: Path, deps: Sequence[Path], 
         command += ["-C", setting]
     with step(f"cross-compile {recipe.name} {recipe.version} ({ctx.jobs} jobs)"):
         _run(ctx, [*command, tree_inside], log, f"cross-building {recipe.name}", env, cwd=work.inside)
-    wheels = list(dist.glob("*.whl"))
-    if len(wheels) != 1:
-        raise BuildFailed(f"building {recipe.name} produced {len(wheels)} wheels, expected one")
-    checked = elfcheck.check_wheel(wheels[0], ctx.target.arch, ctx.target.python)
-    info(f"    {wheels[0].name}: {checked} ELF file(s), all {ctx.target.arch}")
-    library_wheel.require_linked(wheels[0], library_wheel.installed_sonames(site))
-    return wheels[0]
+    wheel = recipe_build.finished_wheel(recipe, dist, [work.host, work.inside], site, epoch)
+    checked = elfcheck.check_wheel(wheel, ctx.target.arch, ctx.target.python)
+    info(f"    {wheel.name}: {checked} ELF file(s), all {ctx.target.arch}")
+    return wheel
 
 
 def _test_wheels(recipe: Recipe, house: Wheelhouse, deps: list[Path], ctx: CrossContext,
