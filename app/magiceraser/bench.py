@@ -230,6 +230,18 @@ def render(outcomes: list[Outcome], command: str, blas_lines: list[str] | None =
     return "\n".join(lines) + "\n"
 
 
+def send_back_note(machine: str, output: Path | None, json_path: Path | None) -> str | None:
+    """What to send back from a riscv64 machine: docs/benchmarks.md holds only an estimate for
+    the laptop until someone measures one."""
+    if machine != "riscv64":
+        return None
+    section = f"the '{SECTION[3:]}' section written to {output}" if output else "the section printed above"
+    data = f" and {json_path}" if json_path else " (with --json FILE for the same as data)"
+    return (f"To replace the riscv64 estimate in the project's docs/benchmarks.md with this machine's numbers, "
+            f"send {section}{data}. It holds the machine, CPU, BLAS (kernel, vector unit, sgemm GFLOP/s) "
+            "and the timings; check the command line in it for paths you would rather not share.")
+
+
 def write_section(path: Path, section: str) -> None:
     """Replace (or append) the ``## Eraser engine`` section of a shared markdown file, keeping the rest
     of the file and the section's "How the defaults were chosen" notes."""
@@ -325,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {SECTION[3:]!r} to {args.output}")
     else:
         print(section)
+    note = send_back_note(platform.machine(), args.output, args.json)
+    if note:
+        print(note)
     return 0 if all(not o.note.startswith("failed") for o in outcomes) else 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from magiceraser import bench
 from magiceraser.bench import (
     Case,
     Outcome,
@@ -11,6 +12,7 @@ from magiceraser.bench import (
     main,
     plan_cases,
     render,
+    send_back_note,
     write_section,
 )
 from rvforge.errors import ForgeError
@@ -63,15 +65,25 @@ def test_threads_and_model_reach_every_case():
     assert {(c.threads, c.model) for c in cases} == {(3, "/models/big-lama")}
 
 
-def test_bench_times_a_given_model_with_the_serve_flags(lama_reference, tmp_path):
-    """--model / --threads / --no-mkldnn as for `magiceraser serve`; each case still runs in its own process."""
-    out = tmp_path / "bench.md"
+def test_bench_times_a_given_model_with_the_serve_flags(lama_reference, tmp_path, monkeypatch, capsys):
+    """--model / --threads / --no-mkldnn as for `magiceraser serve`; each case still runs in its own
+    process. On riscv64 (the laptop, pretended here) it says what to send back."""
+    out, data = tmp_path / "bench.md", tmp_path / "bench.json"
+    monkeypatch.setattr(bench.platform, "machine", lambda: "riscv64")
     assert main(["--quick", "--model", str(lama_reference / "tiny-lama"), "--threads", "1", "--no-mkldnn",
-                 "--output", str(out)]) == 0
+                 "--output", str(out), "--json", str(data)]) == 0
     text = out.read_text()
     assert f"model: `{(lama_reference / 'tiny-lama').resolve()}`" in text
     rows = [line for line in text.splitlines() if line.startswith("| off | 640x360 |")]
     assert len(rows) == 3 and not any("failed" in row for row in rows)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-1] == send_back_note("riscv64", out, data)
+    assert f"section written to {out} and {data}" in printed[-1]
+
+
+def test_only_riscv64_is_asked_to_send_its_numbers_back(tmp_path):
+    assert send_back_note("x86_64", tmp_path / "b.md", None) is None
+    assert "the section printed above (with --json FILE" in str(send_back_note("riscv64", None, None))
 
 
 def test_bench_reports_a_bad_model_in_words(tmp_path, capsys):
