@@ -75,13 +75,10 @@ def drop_from_wheel(wheel: Path, directories: Sequence[Path | str], epoch: int) 
             base = member.filename.rsplit("/", 1)[-1]
             if ".so" not in base or member.is_dir():
                 continue
-            data = archive.read(member)
-            if data[:4] != b"\x7fELF":
-                continue
             try:
-                edited, dropped = drop_entries(data, names, member.filename)
+                edited, dropped = drop_entries(archive.read(member), names, member.filename)
             except ValueError:
-                continue  # not an ELF64 object: nothing this build's linker wrote
+                continue  # not an ELF64 object (a linker script, another machine's file): nothing to edit
             if dropped:
                 changed[member.filename] = edited
                 report.append(f"{member.filename}: dropped {', '.join(dropped)}")
