@@ -38,6 +38,7 @@ def _wheel(tmp_path: Path, library: Path) -> Path:
     raw = tmp_path / "raw.whl"
     with zipfile.ZipFile(raw, "w") as archive:
         archive.write(library, "answer/lib/libanswer.so")
+        archive.writestr("answer/lib/libanswer_dev.so", "INPUT(libanswer.so)\n")  # a linker script: skipped
         archive.writestr("answer/__init__.py", "")
         archive.writestr("answer-1.0.dist-info/RECORD", "")
     wheel = tmp_path / "answer-1.0-cp311-cp311-linux_x86_64.whl"
